@@ -1,0 +1,121 @@
+/**
+ * The embedded engine's public contract: what the CLI, the tests, the server (later) and users'
+ * programs call. `openEngine` (runtime/engine.ts) returns an `Engine`.
+ */
+import type { Definition } from '../model/schema.js';
+import type { Command, EngineEvent, HumanTaskInfo, InstanceState, InstanceStatus } from '../core/types.js';
+import type { ActivityHandler, ActivityRegistry } from './activity.js';
+
+export interface EngineOptions {
+  /** SQLite file; default `.weft/weft.db` under the current directory; `:memory:` for tests. */
+  db?: string;
+  activities?: ActivityRegistry;
+  /** Snapshot the state every N events (default 100). */
+  snapshotEvery?: number;
+  /** Largest accepted input/output/event payload, bytes (default 1 MiB). */
+  maxPayloadBytes?: number;
+  /** Most activities running in this process at once (default 1,000). */
+  concurrency?: number;
+  /** Injected for tests; default Date.now / Math.random. */
+  clock?: () => number;
+  random?: () => number;
+  /** Resume unfinished instances when opening (default true). */
+  recover?: boolean;
+  nodeId?: string;
+  /** Where engine log lines go (default: nowhere). */
+  logger?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+export interface StartOptions {
+  /** Caller-chosen id; default a new unique id. */
+  instanceId?: string;
+  /** Starting twice with the same key returns the first instance. */
+  idempotencyKey?: string;
+  /** Semver range or exact version; default the latest deployed. */
+  version?: string;
+  labels?: Record<string, string>;
+  correlationId?: string;
+  vars?: Record<string, unknown>;
+  env?: Record<string, unknown>;
+}
+
+export interface InstanceSummary {
+  id: string;
+  definitionId: string;
+  definitionVersion: string;
+  status: InstanceStatus;
+  createdAt: number;
+  updatedAt: number;
+  endedAt?: number;
+  parentId?: string;
+  correlationId?: string;
+  labels?: Record<string, string>;
+}
+
+export interface HumanTaskRow {
+  instanceId: string;
+  runId: string;
+  stepId: string;
+  task: HumanTaskInfo;
+  input?: unknown;
+  status: 'open' | 'closed';
+  createdAt: number;
+}
+
+/** Emitted after each commit, in log order, per instance. */
+export interface CommittedBatch {
+  instanceId: string;
+  events: EngineEvent[];
+  state: InstanceState;
+}
+
+/** Activity execution notices (not durable: for live views). */
+export interface ActivityNotice {
+  type: 'started' | 'heartbeat' | 'finished';
+  instanceId: string;
+  taskId: string;
+  stepId: string;
+  activity: string;
+  attempt: number;
+  at: number;
+  error?: string;
+}
+
+export interface EngineEventMap {
+  committed: CommittedBatch;
+  activity: ActivityNotice;
+}
+
+export interface Engine {
+  readonly activities: ActivityRegistry;
+  registerActivity(name: string, handler: ActivityHandler): void;
+
+  /** Validates and stores a definition version (idempotent for identical content). */
+  deploy(definition: Definition): Promise<{ id: string; version: string }>;
+  getDefinition(id: string, version?: string): Promise<Definition | undefined>;
+  listDefinitions(): Promise<Array<{ id: string; version: string; createdAt: number }>>;
+
+  /** Starts an instance; `definition` is a deployed id or a definition object (deployed on the fly). */
+  start(definition: string | Definition, input?: unknown, options?: StartOptions): Promise<string>;
+  /** Runs a command; resolves with its events once they are committed; rejects with CommandRejected. */
+  send(command: Command): Promise<EngineEvent[]>;
+  /** Delivers an external event to every instance waiting for it with a matching correlation key. */
+  publishEvent(name: string, key: unknown, payload?: unknown): Promise<number>;
+
+  getState(instanceId: string): Promise<InstanceState | undefined>;
+  /** State as it was right after event `seq` (time travel). */
+  getStateAt(instanceId: string, seq: number): Promise<InstanceState | undefined>;
+  getHistory(instanceId: string, options?: { fromSeq?: number; limit?: number }): Promise<EngineEvent[]>;
+  listInstances(filter?: { status?: InstanceStatus[]; definitionId?: string; limit?: number }): Promise<InstanceSummary[]>;
+  listHumanTasks(filter?: { instanceId?: string; status?: 'open' | 'closed' }): Promise<HumanTaskRow[]>;
+
+  /** Resolves once the instance is in a terminal status (completed, failed, cancelled, terminated, compensated). */
+  waitUntilDone(instanceId: string, options?: { timeoutMs?: number }): Promise<InstanceState>;
+  /** Resolves once the predicate holds for a committed state. */
+  waitUntil(instanceId: string, predicate: (state: InstanceState) => boolean, options?: { timeoutMs?: number }): Promise<InstanceState>;
+
+  on<K extends keyof EngineEventMap>(event: K, listener: (payload: EngineEventMap[K]) => void): () => void;
+
+  /** Stops timers and in-process activities (they re-run from their last attempt on the next open). */
+  close(): Promise<void>;
+}
