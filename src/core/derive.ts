@@ -1,9 +1,110 @@
-// STUB — being written by the lead. Signature is final.
+/**
+ * Events → the rows and actions they imply (see effects.ts). Pure: every store backend and the
+ * runtime interpret a batch the same way.
+ */
 import type { CompiledDefinition } from './compiled.js';
-import type { Effects } from './effects.js';
-import type { EngineEvent, InstanceState } from './types.js';
+import type { Effects, TaskRow } from './effects.js';
+import type { ActiveTask, EngineEvent, InstanceState } from './types.js';
+import { TERMINAL_STATUSES } from './types.js';
 
-/** The rows and actions implied by `events` (one command's or one batch's), given the state after them. */
+export function emptyEffects(status: InstanceState['status']): Effects {
+  return {
+    tasksToSchedule: [], tasksToRemove: [], timersToSet: [], timersToRemove: [],
+    waitsToAdd: [], waitsToRemove: [], humanTasksToOpen: [], humanTasksToClose: [],
+    childrenToStart: [], childrenToCancel: [], status,
+  };
+}
+
 export function deriveEffects(def: CompiledDefinition, events: EngineEvent[], state: InstanceState): Effects {
-  throw new Error('not implemented');
+  const fx = emptyEffects(state.status);
+  const typeOf = (stepId: string) => def.steps.get(stepId)?.type;
+  const taskRow = (task: ActiveTask, stepId: string): TaskRow => {
+    const cs = def.steps.get(stepId);
+    const step = cs?.step;
+    return {
+      ...task,
+      instanceId: state.id,
+      stepId,
+      priority: step && step.type === 'task' ? step.priority ?? 0 : 0,
+      ...(step && step.type === 'task' && step.queue !== undefined && { queue: step.queue }),
+      ...(cs?.timeoutMs !== undefined && { timeoutMs: cs.timeoutMs }),
+      ...(cs?.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: cs.heartbeatTimeoutMs }),
+      ...(cs?.scheduleToStartMs !== undefined && { scheduleToStartMs: cs.scheduleToStartMs }),
+    };
+  };
+  // Run id → step id for runs started in this batch (their state entry may already be gone).
+  const runStep = new Map<string, string>();
+  const stepOfRun = (runId: string) => runStep.get(runId) ?? state.active[runId]?.stepId ?? runId.slice(0, runId.lastIndexOf('#'));
+  let ended = false;
+
+  for (const e of events) {
+    switch (e.type) {
+      case 'StepStarted':
+        runStep.set(e.runId, e.stepId);
+        if (e.task) fx.tasksToSchedule.push(taskRow(e.task, e.stepId));
+        if (e.wait) fx.waitsToAdd.push({ runId: e.runId, event: e.wait.event, ...(e.wait.key !== undefined && { key: e.wait.key }) });
+        if (e.human) fx.humanTasksToOpen.push({ runId: e.runId, stepId: e.stepId, task: e.human, ...(e.input !== undefined && { input: e.input }) });
+        if (e.childId && e.child) fx.childrenToStart.push({ childId: e.childId, runId: e.runId, ...e.child });
+        break;
+      case 'ActivityScheduled':
+        fx.tasksToSchedule.push(taskRow(e.task, stepOfRun(e.task.runId)));
+        break;
+      case 'ForeachChildStarted':
+        fx.childrenToStart.push({ childId: e.childId, runId: e.runId, ...e.child });
+        break;
+      case 'ActivityCompleted':
+      case 'ActivityFailed':
+        fx.tasksToRemove.push({ taskId: e.taskId, cancelled: false });
+        break;
+      case 'ActivityCancelled':
+        fx.tasksToRemove.push({ taskId: e.taskId, cancelled: true });
+        break;
+      case 'TimerScheduled':
+        fx.timersToSet.push({ timerId: e.timerId, timer: e.timer });
+        break;
+      case 'TimerCancelled':
+      case 'TimerFired':
+      case 'TimerDeferred':
+        fx.timersToRemove.push(e.timerId);
+        break;
+      case 'StepCompleted':
+        if (e.taskId) fx.tasksToRemove.push({ taskId: e.taskId, cancelled: false });
+        endRun(e.stepId, e.runId, false);
+        break;
+      case 'StepFailed':
+        if (e.manualTask) fx.humanTasksToOpen.push({ runId: e.runId, stepId: e.stepId, task: e.manualTask });
+        else endRun(e.stepId, e.runId, false);
+        break;
+      case 'StepSkipped':
+        endRun(e.stepId, e.runId, true);
+        break;
+      case 'StepCancelled':
+        endRun(e.stepId, e.runId, true);
+        if (e.childId && e.cancelChild) fx.childrenToCancel.push({ childId: e.childId, terminate: e.reason === 'terminated' });
+        break;
+      case 'HumanTaskCompleted':
+        fx.humanTasksToClose.push(e.runId);
+        break;
+      case 'WorkflowCompleted':
+      case 'WorkflowFailed':
+      case 'WorkflowCancelled':
+      case 'WorkflowTerminated':
+      case 'WorkflowCompensated':
+        ended = true;
+        break;
+    }
+  }
+  if (ended && state.parent && TERMINAL_STATUSES.has(state.status)) {
+    fx.notifyParent = {
+      parentId: state.parent.instanceId, childId: state.id, status: state.status,
+      ...(state.output !== undefined && { output: state.output }), ...(state.error && { error: state.error }),
+    };
+  }
+  return fx;
+
+  function endRun(stepId: string, runId: string, mayHoldManualTask: boolean): void {
+    const type = typeOf(stepId);
+    if (type === 'wait') fx.waitsToRemove.push(runId);
+    if (type === 'human' || mayHoldManualTask) fx.humanTasksToClose.push(runId);
+  }
 }

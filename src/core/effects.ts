@@ -14,6 +14,8 @@ export interface TaskRow extends ActiveTask {
   /** Start-to-close timeout of the attempt, ms. */
   timeoutMs?: number;
   heartbeatTimeoutMs?: number;
+  /** Longest the task may wait in the queue before an attempt starts, ms. */
+  scheduleToStartMs?: number;
 }
 
 export interface Effects {
@@ -27,6 +29,7 @@ export interface Effects {
   waitsToAdd: Array<{ runId: string; event: string; key?: unknown }>;
   waitsToRemove: string[];
   humanTasksToOpen: Array<{ runId: string; stepId: string; task: HumanTaskInfo; input?: unknown }>;
+  /** Run ids whose human or manual-intervention tasks are closed. */
   humanTasksToClose: string[];
   childrenToStart: Array<{ childId: string; runId: string; workflow: string; version?: string; input: unknown }>;
   childrenToCancel: Array<{ childId: string; terminate: boolean }>;

@@ -91,9 +91,11 @@ export interface ActiveTask {
 
 export interface TimerInfo {
   dueAt: number;
-  kind: 'retry' | 'attempt-timeout' | 'wait-timeout' | 'timer' | 'human-deadline' | 'workflow-timeout';
+  kind: 'retry' | 'wait-timeout' | 'timer' | 'human-deadline' | 'workflow-timeout';
   runId?: string;
   taskId?: string;
+  /** Fired while paused: acted on at resume. */
+  deferred?: boolean;
 }
 
 /** Per step: the latest run and what expressions may read as `steps.<id>`. */
@@ -147,8 +149,10 @@ export interface InstanceState {
   cancelRequested?: boolean;
   /** Runs cancelled because the instance failed; restored by `RetryStep`. */
   suspended?: Array<{ stepId: string; via: string }>;
-  /** Output of the last step that led into an `end`, the default workflow output. */
-  lastOutput?: unknown;
+  /** Joins opened by a split and how many branches they wait for. */
+  expecting: Record<string, number>;
+  /** The run whose unhandled failure failed the instance (for `RetryStep`/`SkipStep`). */
+  failedRun?: { runId: string; stepId: string; via: string };
 }
 
 // ---------------------------------------------------------------------------------- commands
@@ -224,6 +228,7 @@ interface EventBase {
 
 export interface WorkflowStarted extends EventBase {
   type: 'WorkflowStarted';
+  instanceId: string;
   definitionId: string;
   definitionVersion: string;
   namespace?: string;
@@ -273,11 +278,24 @@ export interface ActivityCancelled extends EventBase { type: 'ActivityCancelled'
 export interface TimerScheduled extends EventBase { type: 'TimerScheduled'; timerId: string; timer: TimerInfo }
 export interface TimerCancelled extends EventBase { type: 'TimerCancelled'; timerId: string }
 export interface TimerFired extends EventBase { type: 'TimerFired'; timerId: string }
+export interface TimerDeferred extends EventBase { type: 'TimerDeferred'; timerId: string }
+export interface ForeachChildStarted extends EventBase {
+  type: 'ForeachChildStarted';
+  runId: string;
+  index: number;
+  childId: string;
+  child: { workflow: string; version?: string; input: unknown };
+}
 export interface StepCompleted extends EventBase {
   type: 'StepCompleted';
   runId: string;
   stepId: string;
   output?: unknown;
+  /** Task steps: the task and attempt that produced the output (the activity completion). */
+  taskId?: string;
+  attempt?: number;
+  /** The step declares a compensation: remember it for the saga. */
+  compensable?: boolean;
   /** Transition ids the token(s) leave by. */
   taken: string[];
   /** Split steps: the join they open and how many branches it must wait for. */
@@ -299,7 +317,17 @@ export interface StepFailed extends EventBase {
   manualTask?: HumanTaskInfo;
 }
 export interface StepSkipped extends EventBase { type: 'StepSkipped'; runId: string; stepId: string; output?: unknown; taken: string[]; by?: string }
-export interface StepCancelled extends EventBase { type: 'StepCancelled'; runId: string; stepId: string; reason: string; taken: string[] }
+export interface StepCancelled extends EventBase {
+  type: 'StepCancelled';
+  runId: string;
+  stepId: string;
+  reason: string;
+  taken: string[];
+  /** Subworkflow runs: the child to cancel (per the step's cancel policy). */
+  childId?: string;
+  /** `propagate`: the child is cancelled (or terminated when the parent is). */
+  cancelChild?: boolean;
+}
 export interface StepRetried extends EventBase { type: 'StepRetried'; runId: string; stepId: string; by?: string }
 export interface TokenParked extends EventBase { type: 'TokenParked'; stepId: string; via: string }
 export interface SignalBuffered extends EventBase { type: 'SignalBuffered'; name: string; payload?: unknown }
@@ -330,7 +358,7 @@ export interface WorkflowCompensated extends EventBase { type: 'WorkflowCompensa
 
 export type EngineEvent =
   | WorkflowStarted | StepStarted | JoinArrived | ActivityScheduled | ActivityCompleted | ActivityFailed
-  | ActivityCancelled | TimerScheduled | TimerCancelled | TimerFired | StepCompleted | StepFailed
+  | ActivityCancelled | TimerScheduled | TimerCancelled | TimerFired | TimerDeferred | ForeachChildStarted | StepCompleted | StepFailed
   | StepSkipped | StepCancelled | StepRetried | TokenParked | SignalBuffered | SignalConsumed
   | HumanTaskCompleted | HumanTaskEscalated | ForeachItemDone | VariablesUpdated
   | WorkflowPaused | WorkflowResumed | CancelRequested | WorkflowReset | WorkflowReopened
