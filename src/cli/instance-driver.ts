@@ -13,7 +13,8 @@ import { askEvent, askHumanTask, type HumanDecision } from './interactive.js';
 import { StepTracker } from './step-tracker.js';
 
 export interface DriverOptions {
-  answers?: AnswerBook;
+  /** Scripted answers for an instance (children use their parent's). */
+  answersFor?(instanceId: string): AnswerBook | undefined;
   /** Ask on the terminal when no scripted answer exists. */
   interactive: boolean;
   /** Human deadlines and wait timeouts due within this window are waited out; later ones are not. */
@@ -40,6 +41,7 @@ export class InstanceDriver {
   readonly states = new Map<string, InstanceState>();
   private readonly loading = new Map<string, CommittedBatch[]>();
   private readonly handled = new Set<string>();
+  private readonly books = new Map<string, AnswerBook | undefined>();
   private readonly busy = new Map<string, number>();
   private readonly chains = new Map<string, Promise<void>>();
   private questions: Promise<void> = Promise.resolve();
@@ -77,6 +79,7 @@ export class InstanceDriver {
         fromSeq = page[page.length - 1].seq + 1;
       }
       if (state) this.noteState(state);
+      this.bindAnswers(instanceId, state, tracker);
     } finally {
       const buffered = this.loading.get(instanceId) ?? [];
       this.loading.delete(instanceId);
@@ -84,6 +87,16 @@ export class InstanceDriver {
     }
     this.options.onChange();
     this.schedule(instanceId);
+  }
+
+  /** Picks the instance's answers, minus those its history shows were already given (after a crash). */
+  private bindAnswers(instanceId: string, state: InstanceState | undefined, tracker: StepTracker): void {
+    const parent = state?.parent?.instanceId;
+    const book = parent && this.books.has(parent) ? this.books.get(parent) : this.options.answersFor?.(instanceId);
+    this.books.set(instanceId, book);
+    if (!book) return;
+    for (const stepId of tracker.humanAnswersGiven) book.takeHuman(stepId);
+    for (const event of tracker.eventsReceived) book.takeEvent(event);
   }
 
   /** Resolves once every watched instance is finished or blocked on outside input. */
@@ -162,7 +175,7 @@ export class InstanceDriver {
     const handledKey = `human:${instanceId}:${taskId}`;
     if (this.handled.has(handledKey)) return;
     this.handled.add(handledKey);
-    const scripted = this.options.answers?.takeHuman(run.stepId);
+    const scripted = this.books.get(instanceId)?.takeHuman(run.stepId);
     if (scripted) {
       this.track(instanceId, this.completeHuman(instanceId, run, taskId, scripted, 'answers file').then(() => undefined));
     } else if (this.options.interactive && run.human) {
@@ -195,7 +208,7 @@ export class InstanceDriver {
     const handledKey = `wait:${instanceId}:${run.id}`;
     if (this.handled.has(handledKey)) return;
     this.handled.add(handledKey);
-    const scripted = this.options.answers?.takeEvent(wait.event);
+    const scripted = this.books.get(instanceId)?.takeEvent(wait.event);
     if (scripted) {
       const key = 'key' in scripted ? scripted.key : wait.key;
       this.track(instanceId, (async () => {

@@ -53,6 +53,10 @@ export class StepTracker {
   /** The step whose unhandled failure ended the instance, when there is one. */
   failedStep?: string;
   lastSeq = 0;
+  /** Steps whose human task got an answer, in order (one entry per answer). */
+  readonly humanAnswersGiven: string[] = [];
+  /** Events that completed a wait, in order. */
+  readonly eventsReceived: string[] = [];
 
   constructor(readonly instanceId: string, definition?: Definition) {
     if (definition) for (const step of definition.steps) this.row(step.id).type = step.type;
@@ -145,7 +149,10 @@ export class StepTracker {
       }
       case 'HumanTaskCompleted': {
         const row = this.rowOfRun(event.runId);
-        if (row) row.humanAction = event.action;
+        if (row) {
+          row.humanAction = event.action;
+          this.humanAnswersGiven.push(row.stepId);
+        }
         break;
       }
       case 'HumanTaskEscalated': {
@@ -154,11 +161,14 @@ export class StepTracker {
         if (row && event.deadline !== undefined) row.deadline = event.deadline;
         break;
       }
-      case 'StepCompleted':
+      case 'StepCompleted': {
+        const waited = this.rowOfRun(event.runId);
+        if (waited?.state === 'waiting_event' && waited.wait) this.eventsReceived.push(waited.wait.event);
         this.finish(event.runId, 'completed', event.at, (row) => {
           if (event.iteration !== undefined) row.iteration = event.iteration;
         });
         break;
+      }
       case 'StepFailed':
         this.finish(event.runId, 'failed', event.at, (row) => {
           row.lastError = event.error;

@@ -291,7 +291,12 @@ export interface StepCompleted extends EventBase {
   runId: string;
   stepId: string;
   output?: unknown;
-  /** Task steps: the task and attempt that produced the output (the activity completion). */
+  /**
+   * Task steps: the task and attempt that produced the output. This IS the activity completion
+   * for task steps (no separate ActivityCompleted is written for them, to keep the hot path to
+   * two events per task step: StepStarted + StepCompleted). Foreach items and compensations do
+   * use ActivityCompleted.
+   */
   taskId?: string;
   attempt?: number;
   /** The step declares a compensation: remember it for the saga. */
