@@ -25,7 +25,7 @@ import { ActivityFailure, type ActivityContext, type ActivityHandler } from '../
 import { invalidInput, isRecord } from './util.js';
 
 export interface ScriptInput {
-  /** A function body; `args` is in scope; its (JSON-serialisable) return value is the result. */
+  /** A function body; `args` (default `{}`) is in scope; its (JSON-serialisable) return value is the result. */
   code: string;
   args?: unknown;
   /** CPU-time budget (default 1000 ms). */
@@ -151,7 +151,7 @@ function checkInput(input: ScriptInput, limits: Limits) {
   if (memoryLimitBytes > limits.maxMemoryLimitBytes) throw invalidInput('script', `"memoryLimitBytes" may be at most ${limits.maxMemoryLimitBytes}`);
   let argsJson: string;
   try {
-    argsJson = JSON.stringify(input.args ?? null);
+    argsJson = JSON.stringify(input.args === undefined ? {} : input.args);
   } catch (err) {
     throw invalidInput('script', `"args" is not JSON-serialisable: ${(err as Error).message}`);
   }

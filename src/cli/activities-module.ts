@@ -29,7 +29,7 @@ export async function loadActivitiesModule(file: string, registry: ActivityRegis
   }
   try {
     if (typeof entry === 'function') await (entry as (r: ActivityRegistry) => unknown)(registry);
-    else for (const [name, handler] of Object.entries(entry)) {
+    else for (const [name, handler] of Object.entries(entry as Record<string, unknown>)) {
       if (typeof handler === 'function') registry.register(name, handler as ActivityHandler);
     }
   } catch (err) {

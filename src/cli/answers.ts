@@ -12,7 +12,7 @@
  * Each answer is used once, in file order per step / event name.
  */
 import { readFileSync } from 'node:fs';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
 import { parseDuration } from '../core/duration.js';
 import { DURATION_PATTERN } from '../model/schema.js';
@@ -54,10 +54,11 @@ export class AnswerBook {
   }
 
   static fromText(text: string, source = 'answers'): AnswerBook {
-    const doc = parseDocument(text, { prettyErrors: false });
+    const lineCounter = new LineCounter();
+    const doc = parseDocument(text, { prettyErrors: false, lineCounter });
     if (doc.errors.length > 0) {
       const e = doc.errors[0];
-      throw new CliError(`${source}:${e.linePos?.[0].line ?? '?'}: ${e.message.split('\n')[0]}`);
+      throw new CliError(`${source}:${lineCounter.linePos(e.pos[0]).line}: invalid YAML: ${e.message.split('\n')[0]}`);
     }
     const raw = doc.toJS() ?? [];
     const parsed = AnswersFile.safeParse(raw);

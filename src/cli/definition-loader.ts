@@ -5,9 +5,10 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import type { Definition } from '../model/schema.js';
-import { formatIssue, hasErrors } from '../model/errors.js';
-import { loadDefinitionFile } from '../model/index.js';
+import { hasErrors } from '../model/errors.js';
+import { loadDefinitionFile } from '../model/load.js';
 import { CliError, type CliIO, writeLine } from './io.js';
+import { formatCliIssue } from './validate.js';
 
 export async function loadDefinitionForRun(file: string, io: CliIO): Promise<Definition> {
   if (!existsSync(file)) throw new CliError(`definition file not found: ${file}`);
@@ -16,9 +17,9 @@ export async function loadDefinitionForRun(file: string, io: CliIO): Promise<Def
   const errors = issues.filter((i) => i.severity === 'error');
   if (!definition || hasErrors(issues)) {
     const count = errors.length || issues.length;
-    const lines = (errors.length ? errors : issues).map((i) => `  ${formatIssue(i)}`);
+    const lines = (errors.length ? errors : issues).map((i) => `  ${formatCliIssue(i)}`);
     throw new CliError(`${file}: invalid workflow definition (${count} error${count === 1 ? '' : 's'})\n${lines.join('\n')}`);
   }
-  for (const warning of issues) writeLine(io.stderr, formatIssue(warning));
+  for (const warning of issues) writeLine(io.stderr, formatCliIssue(warning));
   return definition;
 }

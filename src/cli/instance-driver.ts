@@ -194,8 +194,13 @@ export class InstanceDriver {
 
   private async completeHuman(instanceId: string, run: StepRun, taskId: string, decision: HumanDecision & { reason?: string; by?: string }, source: string): Promise<boolean> {
     try {
-      await this.engine.send({ type: 'CompleteHumanTask', instanceId, taskId, action: decision.action, data: decision.data, by: decision.by ?? 'cli' });
-      this.options.note(`→ ${run.stepId}: ${decision.action}${decision.data !== undefined ? ` ${compactJson(decision.data, 80)}` : ''} (${source})`);
+      const by = decision.by ?? 'cli';
+      if (decision.action === 'reject' && decision.data === undefined) {
+        await this.engine.send({ type: 'RejectHumanTask', instanceId, taskId, reason: decision.reason, by });
+      } else {
+        await this.engine.send({ type: 'CompleteHumanTask', instanceId, taskId, action: decision.action, data: decision.data, by });
+      }
+      this.options.note(`→ ${run.stepId}: ${decision.action}${decision.data !== undefined ? ` ${compactJson(decision.data, 80)}` : ''}${decision.reason ? ` (${decision.reason})` : ''} (${source})`);
       return true;
     } catch (err) {
       this.options.note(`✖ ${run.stepId}: the answer "${decision.action}" (${source}) was refused: ${(err as Error).message}`);
@@ -295,7 +300,7 @@ function describeWait(instanceId: string, run: StepRun): WaitingItem | undefined
       instanceId,
       stepId: run.stepId,
       kind: 'human',
-      description: `${h.kind === 'manual' ? 'manual intervention' : 'human task'}${h.title ? ` "${h.title}"` : ''} — actions: ${h.actions.join(', ')}${who ? ` — for ${who}` : ''}${deadline}`,
+      description: `${h.kind === 'manual' ? 'manual intervention' : 'human task'}${h.title && h.title !== run.stepId ? ` "${h.title}"` : ''} — actions: ${h.actions.join(', ')}${who ? ` — for ${who}` : ''}${deadline}`,
     };
   }
   if (run.status === 'waiting_event' && run.wait) {

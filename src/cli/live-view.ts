@@ -36,8 +36,10 @@ export function renderInstanceBlock(instance: WatchedInstance, now: number = Dat
   const { tracker } = instance;
   const idWidth = Math.max(4, ...[...tracker.rows.keys()].map((id) => id.length));
   const lines = [`${colors.bold(instance.title)}  ${statusWord(tracker.status)}`];
+  const finished = tracker.endedAt !== undefined;
   for (const row of tracker.rows.values()) {
-    lines.push(`  ${stepIcon(row.state)} ${padEnd(row.stepId, idWidth)}  ${describeStep(row, now)}`);
+    const text = finished && row.state === 'pending' ? colors.dim('not reached') : describeStep(row, now);
+    lines.push(`  ${stepIcon(row.state)} ${padEnd(row.stepId, idWidth)}  ${text}`);
   }
   lines.push(colors.dim(`  ${progressLine(tracker, now)}`));
   return lines.join('\n');
@@ -46,6 +48,7 @@ export function renderInstanceBlock(instance: WatchedInstance, now: number = Dat
 export function progressLine(tracker: StepTracker, now: number = Date.now()): string {
   const { total, done, active } = tracker.counts();
   const elapsed = tracker.startedAt === undefined ? 0 : (tracker.endedAt ?? now) - tracker.startedAt;
+  if (tracker.endedAt !== undefined) return `${tracker.status} · ${done} steps ran, ${total - done - active} not reached · ${formatDuration(elapsed)}`;
   return `${done}/${total} steps done · ${active} active · ${formatDuration(elapsed)} elapsed`;
 }
 
@@ -108,18 +111,18 @@ class PlainLogView implements RunView {
     const all = this.instances();
     for (const { tracker } of all) {
       const prefix = all.length > 1 ? `${tracker.instanceId} ` : '';
-      const statusKey = `${tracker.instanceId}#status`;
-      if (this.printed.get(statusKey) !== tracker.status) {
-        this.printed.set(statusKey, tracker.status);
-        this.line(`${stamp(tracker, now)} ${prefix}instance ${tracker.status}`);
-      }
       for (const row of tracker.rows.values()) {
         if (row.state === 'pending') continue;
         const key = `${tracker.instanceId}#${row.stepId}`;
         const signature = `${row.state}|${row.attempt}|${row.runs}|${row.nextRetryAt ?? ''}|${row.join?.arrived ?? ''}`;
         if (this.printed.get(key) === signature) continue;
         this.printed.set(key, signature);
-        this.line(`${stamp(tracker, now)} ${prefix}${row.stepId}: ${describeStep(row, now)}`);
+        this.line(`${stamp(tracker, now)} ${prefix}${row.stepId}: ${describeStep(row, now, { elapsed: false })}`);
+      }
+      const statusKey = `${tracker.instanceId}#status`;
+      if (this.printed.get(statusKey) !== tracker.status) {
+        this.printed.set(statusKey, tracker.status);
+        this.line(`${stamp(tracker, now)} ${prefix}instance ${tracker.status}`);
       }
     }
   }

@@ -25,8 +25,9 @@ export interface InstanceOutcome {
 export function outcomeOf(tracker: StepTracker, state: InstanceState | undefined, waiting: WaitingItem[]): InstanceOutcome {
   const status = state?.status ?? tracker.status;
   const terminal = TERMINAL_STATUSES.has(status as InstanceState['status']);
-  const error = state?.error ?? tracker.error;
   const failedStep = tracker.failedStep ?? state?.failedRun?.stepId ?? lastFailedStep(tracker);
+  // A compensated saga keeps no instance error: the failure that started it is the step's.
+  const error = state?.error ?? tracker.error ?? (failedStep ? tracker.rows.get(failedStep)?.lastError : undefined);
   return {
     instanceId: tracker.instanceId,
     definitionId: state?.definitionId,

@@ -21,7 +21,7 @@ export function stepIcon(state: StepDisplayState): string {
 }
 
 /** `retrying (attempt 3 at 14:02:11, last: http_503 …)`, `timer until 14:05:00`, `completed in 12ms`. */
-export function describeStep(row: StepRow, now: number = Date.now()): string {
+export function describeStep(row: StepRow, now: number = Date.now(), options: { elapsed?: boolean } = {}): string {
   const runs = row.runs > 1 ? ` ×${row.runs}` : '';
   const attempts = row.attempt > 1 ? `, attempt ${row.attempt}` : '';
   switch (row.state) {
@@ -29,8 +29,10 @@ export function describeStep(row: StepRow, now: number = Date.now()): string {
       return 'pending';
     case 'scheduled':
       return `scheduled${attempts ? ` (${attempts.slice(2)})` : ''}`;
-    case 'running':
-      return `running${row.lastStartedAt !== undefined ? ` ${formatDuration(now - row.lastStartedAt)}` : ''}${attempts}${runs}`;
+    case 'running': {
+      const elapsed = options.elapsed !== false && row.lastStartedAt !== undefined ? ` ${formatDuration(now - row.lastStartedAt)}` : '';
+      return `running${elapsed}${attempts}${runs}`;
+    }
     case 'retrying': {
       const next = row.nextRetryAt !== undefined ? `, next at ${formatClock(row.nextRetryAt, now)}` : '';
       const last = row.lastError ? `; last error ${row.lastError.code}: ${row.lastError.message}` : '';
@@ -47,7 +49,7 @@ export function describeStep(row: StepRow, now: number = Date.now()): string {
     case 'waiting_human': {
       const h = row.human;
       const who = h ? [...h.users, ...h.groups.map((g) => `group ${g}`)].join(', ') : '';
-      const title = h?.title ? ` "${h.title}"` : '';
+      const title = h?.title && h.title !== row.stepId ? ` "${h.title}"` : '';
       const kind = h?.kind === 'manual' ? 'manual intervention' : 'human task';
       return `${kind}${title}: ${h?.actions.join(' / ') ?? 'approve / reject'}${who ? ` (for ${who})` : ''}${deadline(row, 'deadline', now)}`;
     }

@@ -27,6 +27,9 @@ export interface StepRow {
   firstStartedAt?: number;
   lastStartedAt?: number;
   endedAt?: number;
+  /** When the step's forward work ended (before any compensation). */
+  completedAt?: number;
+  compensatedAt?: number;
   nextRetryAt?: number;
   lastError?: ErrorInfo;
   wait?: { event: string; key?: unknown };
@@ -100,6 +103,8 @@ export class StepTracker {
         row.firstStartedAt ??= event.at;
         row.lastStartedAt = event.at;
         row.endedAt = undefined;
+        row.completedAt = undefined;
+        row.compensatedAt = undefined;
         row.nextRetryAt = undefined;
         row.timerUntil = undefined;
         row.deadline = undefined;
@@ -165,6 +170,7 @@ export class StepTracker {
         const waited = this.rowOfRun(event.runId);
         if (waited?.state === 'waiting_event' && waited.wait) this.eventsReceived.push(waited.wait.event);
         this.finish(event.runId, 'completed', event.at, (row) => {
+          row.completedAt = event.at;
           if (event.iteration !== undefined) row.iteration = event.iteration;
         });
         break;
@@ -185,7 +191,7 @@ export class StepTracker {
         this.status = 'compensating';
         break;
       case 'StepCompensated':
-        this.finish(event.runId, 'compensated', event.at);
+        this.finish(event.runId, 'compensated', event.at, (row) => (row.compensatedAt = event.at));
         break;
       case 'WorkflowPaused':
         this.status = 'paused';

@@ -1,6 +1,7 @@
 /**
  * The end-of-run timeline: one line per step that ran — start offset from the instance start,
- * duration, attempts, outcome — with a small text Gantt bar on a shared time axis.
+ * duration, attempts, outcome — with a small text Gantt bar on a shared time axis (`↩` marks
+ * when a step was compensated).
  */
 import { colors, formatDuration, padEnd } from './format.js';
 import type { StepRow, StepTracker } from './step-tracker.js';
@@ -12,6 +13,8 @@ export interface TimelineEntry {
   attempts: number;
   runs: number;
   outcome: string;
+  /** Offset at which the step was compensated, if it was. */
+  compensatedOffsetMs?: number;
 }
 
 export function timelineEntries(tracker: StepTracker, now: number = Date.now()): TimelineEntry[] {
@@ -23,10 +26,11 @@ export function timelineEntries(tracker: StepTracker, now: number = Date.now()):
     .map((row) => ({
       stepId: row.stepId,
       startOffsetMs: row.firstStartedAt - origin,
-      durationMs: (row.endedAt ?? end) - row.firstStartedAt,
+      durationMs: (row.completedAt ?? row.endedAt ?? end) - row.firstStartedAt,
       attempts: row.attempts,
       runs: row.runs,
       outcome: row.state,
+      ...(row.compensatedAt !== undefined ? { compensatedOffsetMs: row.compensatedAt - origin } : {}),
     }));
 }
 
@@ -38,13 +42,13 @@ export function renderTimeline(tracker: StepTracker, now: number = Date.now()): 
   const total = Math.max(1, (tracker.endedAt ?? now) - (tracker.startedAt ?? now));
   const idWidth = Math.max(4, ...entries.map((e) => e.stepId.length));
   const header =
-    `${padEnd('step', idWidth)}  ${'start'.padStart(8)}  ${'duration'.padStart(8)}  attempts  ${padEnd('outcome', 12)}  ` +
+    `${padEnd('step', idWidth)}  ${'start'.padStart(8)}  ${'duration'.padStart(8)}  attempts  ${padEnd('outcome', 13)}  ` +
     `|${'0'.padEnd(BAR_WIDTH / 2)}${formatDuration(total).padStart(BAR_WIDTH / 2)}|`;
   const lines = entries.map((e) => {
     const attempts = e.attempts === 0 ? '-' : String(e.attempts) + (e.runs > 1 ? ` (×${e.runs})` : '');
     return (
       `${padEnd(e.stepId, idWidth)}  ${('+' + formatDuration(e.startOffsetMs)).padStart(8)}  ${formatDuration(e.durationMs).padStart(8)}  ` +
-      `${attempts.padEnd(8)}  ${padEnd(colorOutcome(e.outcome), 12)}  |${bar(e, total)}|`
+      `${attempts.padEnd(8)}  ${padEnd(colorOutcome(e.outcome), 13)}  |${bar(e, total)}|`
     );
   });
   return [`Timeline (total ${formatDuration(total)})`, '  ' + colors.dim(header), ...lines.map((l) => '  ' + l)].join('\n');
@@ -55,7 +59,11 @@ function bar(entry: TimelineEntry, total: number): string {
   const length = Math.max(1, Math.min(BAR_WIDTH - start, Math.round((entry.durationMs / total) * BAR_WIDTH)));
   const fill = entry.durationMs === 0 ? '▏' : '█'.repeat(length);
   const visible = entry.durationMs === 0 ? 1 : length;
-  return ' '.repeat(start) + fill + ' '.repeat(BAR_WIDTH - start - visible);
+  const cells = [...(' '.repeat(start) + fill + ' '.repeat(BAR_WIDTH - start - visible))];
+  if (entry.compensatedOffsetMs !== undefined) {
+    cells[Math.min(BAR_WIDTH - 1, Math.floor((entry.compensatedOffsetMs / total) * BAR_WIDTH))] = '↩';
+  }
+  return cells.join('');
 }
 
 function colorOutcome(outcome: string): string {

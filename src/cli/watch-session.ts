@@ -27,7 +27,7 @@ export interface WatchSession {
 }
 
 export function createWatchSession(engine: Engine, io: CliIO, options: WatchSessionOptions): WatchSession {
-  const mode: ViewMode = options.json ? 'silent' : options.live && io.stdout.isTTY ? 'live' : 'plain';
+  const mode: ViewMode = options.json ? 'silent' : options.live && isRealTerminal(io.stdout) ? 'live' : 'plain';
   const notes: string[] = [];
   let view: RunView | undefined;
   const driver = new InstanceDriver(engine, {
@@ -49,4 +49,10 @@ export function createWatchSession(engine: Engine, io: CliIO, options: WatchSess
     })),
   );
   return { driver, view, notes };
+}
+
+/** A terminal with a known size: redrawing in place needs both (a pty without a size has 0×0). */
+function isRealTerminal(stream: CliIO['stdout']): boolean {
+  const tty = stream as CliIO['stdout'] & { rows?: number };
+  return Boolean(tty.isTTY && tty.columns && tty.rows);
 }

@@ -41,12 +41,14 @@ export function applyEvent(state: InstanceState | null, e: EngineEvent): Instanc
       s.runCounter++;
       const run: StepRun = { id: e.runId, stepId: e.stepId, status: e.status, via: e.via, startedAt: e.at };
       if (e.input !== undefined) run.input = e.input;
+      // Copies: the state is mutated later (task status, escalation) and must never reach back
+      // into an event already in the log.
       if (e.task) {
         run.attempt = e.task.attempt;
-        s.tasks[e.task.taskId] = e.task;
+        s.tasks[e.task.taskId] = { ...e.task };
       }
       if (e.wait) run.wait = e.wait;
-      if (e.human) run.human = e.human;
+      if (e.human) run.human = { ...e.human };
       if (e.childId) run.childId = e.childId;
       if (e.join) run.join = { arrived: 0, expected: e.join.expected, needed: e.join.needed, from: [] };
       if (e.foreach) run.foreach = { items: e.foreach.items, next: 0, running: 0, done: 0, results: [] };
@@ -66,7 +68,7 @@ export function applyEvent(state: InstanceState | null, e: EngineEvent): Instanc
     }
     case 'ActivityScheduled': {
       const t = e.task;
-      s.tasks[t.taskId] = t;
+      s.tasks[t.taskId] = { ...t };
       const run = s.active[t.runId];
       if (run && t.purpose === 'step') {
         run.attempt = t.attempt;
@@ -101,7 +103,7 @@ export function applyEvent(state: InstanceState | null, e: EngineEvent): Instanc
       break;
     }
     case 'TimerScheduled':
-      s.timers[e.timerId] = e.timer;
+      s.timers[e.timerId] = { ...e.timer };
       break;
     case 'TimerCancelled':
     case 'TimerFired':
@@ -141,7 +143,7 @@ export function applyEvent(state: InstanceState | null, e: EngineEvent): Instanc
         run.status = 'failed';
         run.error = e.error;
         run.manualTaskId = e.manualTask?.taskId;
-        run.human = e.manualTask;
+        run.human = e.manualTask && { ...e.manualTask };
       } else {
         delete s.active[e.runId];
         if (run && e.handling === 'unhandled') s.failedRun = { runId: run.id, stepId: run.stepId, via: run.via };
@@ -159,7 +161,14 @@ export function applyEvent(state: InstanceState | null, e: EngineEvent): Instanc
       delete s.active[e.runId];
       const summary = s.steps[e.stepId];
       if (summary && summary.runId === e.runId) summary.status = 'cancelled';
-      if (run && e.reason === 'workflow_failed') (s.suspended ??= []).push({ stepId: run.stepId, via: run.via });
+      if (run && e.reason === 'workflow_failed') {
+        // Remembered for RetryStep/SkipStep. A join keeps every arrival and what it waits for.
+        const suspended = (s.suspended ??= []);
+        if (run.join) {
+          for (const via of run.join.from) suspended.push({ stepId: run.stepId, via });
+          s.expecting[run.stepId] = run.join.expected;
+        } else suspended.push({ stepId: run.stepId, via: run.via });
+      }
       break;
     }
     case 'StepRetried':
@@ -248,6 +257,9 @@ export function applyEvent(state: InstanceState | null, e: EngineEvent): Instanc
       s.error = e.error;
       s.endedAt = e.at;
       s.compensating = undefined;
+      // Tokens parked by a pause are kept for RetryStep like the cancelled runs.
+      if (s.parked.length) (s.suspended ??= []).push(...s.parked);
+      s.parked = [];
       break;
     case 'WorkflowCancelled':
       s.status = 'cancelled';
@@ -256,6 +268,7 @@ export function applyEvent(state: InstanceState | null, e: EngineEvent): Instanc
     case 'WorkflowTerminated':
       s.status = 'terminated';
       s.endedAt = e.at;
+      s.parked = [];
       break;
     case 'WorkflowCompensated':
       s.status = 'compensated';

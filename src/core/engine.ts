@@ -168,7 +168,7 @@ async function handle(m: Machine, cmd: Command): Promise<void> {
       for (const t of Object.values(s.tasks)) m.emit({ type: 'ActivityCancelled', taskId: t.taskId, runId: t.runId });
       m.cancelAllTimers();
       m.emit({ type: 'WorkflowReset', stepId: cmd.stepId, by: cmd.by });
-      await m.activate(cmd.stepId, `reset:${cmd.stepId}`, s.steps[cmd.stepId]?.output);
+      await m.activate(cmd.stepId, `reset:${cmd.stepId}`, inputFromPredecessor(m, cmd.stepId));
       return;
     }
     case 'UpdateVariables':
@@ -182,6 +182,18 @@ async function handle(m: Machine, cmd: Command): Promise<void> {
       if (!['running', 'waiting', 'paused', 'failed'].includes(s.status)) reject('invalid_state', `cannot compensate: instance is ${s.status}`);
       return m.startCompensation(cmd.reason ?? 'requested');
   }
+}
+
+/** What flowed into `stepId` last time: the output of its most recently run predecessor. */
+function inputFromPredecessor(m: Machine, stepId: string): unknown {
+  let best: { n: number; output: unknown } | undefined;
+  for (const t of m.def.graph.incoming.get(stepId) ?? []) {
+    const summary = m.state.steps[t.from];
+    if (!summary) continue;
+    const n = Number(summary.runId.slice(summary.runId.lastIndexOf('#') + 1));
+    if (!best || n > best.n) best = { n, output: summary.output };
+  }
+  return best?.output;
 }
 
 async function completeTask(m: Machine, taskId: string, result: unknown): Promise<void> {
@@ -324,20 +336,21 @@ async function answerHuman(m: Machine, taskId: string, action: string, data: unk
 
 async function childFinished(m: Machine, childId: string, status: string, output: unknown, error?: ErrorInfo): Promise<void> {
   const item = /\[(\d+)\]$/.exec(childId);
-  const run = findRun(m, (r) => r.childId === childId || (item !== null && childId.startsWith(`${m.state.id}/${r.id}[`)));
+  const run = findRun(m, (r) => r.childId === childId
+    || (item !== null && r.foreach !== undefined && m.def.steps.get(r.stepId)?.step.type === 'foreach'
+      && (m.def.steps.get(r.stepId)!.step as StepOf<'foreach'>).workflow !== undefined && childId.startsWith(`${m.state.id}/${r.id}[`)));
   if (!run) reject('stale', `no step of "${m.state.id}" waits for child "${childId}"`);
   if (run.foreach) {
-    if (status === 'completed') return m.foreachItemDone(run.id, Number(item![1]), output);
+    const index = Number(item![1]);
+    if (index >= run.foreach.next) reject('not_found', `item ${index} of "${run.stepId}" has not started`);
+    if (index in run.foreach.results) reject('stale', `item ${index} of "${run.stepId}" already finished`);
+    if (status === 'completed') return m.foreachItemDone(run.id, index, output);
     return m.failRun(run.id, error ?? { code: `child_${status}`, message: `child "${childId}" ended ${status}` });
   }
   m.cancelTimerIfAny(`${run.id}/timeout`);
   if (status !== 'completed') return m.failRun(run.id, error ?? { code: `child_${status}`, message: `child "${childId}" ended ${status}` });
   const step = m.step(run.stepId).step as StepOf<'subworkflow'>;
-  let result = output;
-  if (step.output !== undefined) {
-    result = await evaluateMapping(step.output, m.scope({ result: output }));
-  }
-  return m.completeRun(run.id, result);
+  return m.completeMapped(run.id, step.output, { result: output }, output);
 }
 
 async function resume(m: Machine, by?: string): Promise<void> {

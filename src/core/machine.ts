@@ -29,6 +29,12 @@ type Scope = Record<string, unknown>;
 export class Machine {
   readonly events: EngineEvent[] = [];
   state: InstanceState;
+  /**
+   * Steps whose tokens are void for the rest of this command: the region (and the join) of an
+   * any/n join that fired while sibling branches had not started yet (they were still queued in
+   * their split's `follow`). Cleared for a block when its split activates again.
+   */
+  private readonly voided = new Set<string>();
 
   constructor(
     readonly def: CompiledDefinition,
@@ -93,6 +99,9 @@ export class Machine {
 
   /** A token arrives at `stepId` by transition `via`. */
   async activate(stepId: string, via: string, from?: unknown): Promise<void> {
+    // A token still queued when the instance ended (terminate end, failure) or began compensating goes nowhere.
+    if (TERMINAL_STATUSES.has(this.state.status) || this.state.status === 'compensating') return;
+    if (this.voided.has(stepId)) return;
     if (this.state.status === 'paused') {
       this.emit({ type: 'TokenParked', stepId, via });
       return;
@@ -106,9 +115,11 @@ export class Machine {
           return await this.completeRun(runId, this.state.input);
         case 'end':
           return await this.reachEnd(cs, runId, via, from);
-        case 'decision':
         case 'inclusive':
         case 'parallel':
+          if (cs.join) for (const id of [cs.join, ...(this.def.steps.get(cs.join)?.region ?? [])]) this.voided.delete(id);
+        // falls through
+        case 'decision':
           this.emit({ type: 'StepStarted', runId, stepId, via, status: 'running' });
           return await this.completeRun(runId, from);
         case 'join':
@@ -170,7 +181,20 @@ export class Machine {
     const run = this.state.active[runId];
     const step = this.step(run.stepId).step as StepOf<'wait'>;
     this.cancelTimerIfAny(`${runId}/timeout`);
-    const output = step.output !== undefined ? await evaluateMapping(step.output, this.scope({ event: payload })) : payload;
+    await this.completeMapped(runId, step.output, { event: payload }, payload);
+  }
+
+  /** Completes the run with `mapping` evaluated over `extra` (or `raw` without one); a mapping that fails fails the step. */
+  async completeMapped(runId: string, mapping: unknown, extra: Scope, raw: unknown): Promise<void> {
+    let output = raw;
+    if (mapping !== undefined) {
+      try {
+        output = await evaluateMapping(mapping, this.scope(extra));
+      } catch (err) {
+        if (!(err instanceof Error) || err.name === 'CommandRejected') throw err;
+        return this.failRun(runId, { code: 'expression_error', message: err.message, nonRetryable: true });
+      }
+    }
     await this.completeRun(runId, output);
   }
 
@@ -263,8 +287,7 @@ export class Machine {
     const run = this.state.active[runId];
     const step = this.step(run.stepId).step as StepOf<'foreach'>;
     const results = run.foreach!.results;
-    const output = step.output !== undefined ? await evaluateMapping(step.output, this.scope({ results })) : results;
-    await this.completeRun(runId, output);
+    await this.completeMapped(runId, step.output, { results }, results);
   }
 
   private async passLoop(cs: CompiledStep & { step: StepOf<'loop'> }, runId: string, via: string): Promise<void> {
@@ -298,10 +321,12 @@ export class Machine {
     if (join.arrived < join.needed) return;
     const runId = run.id;
     if (join.arrived < join.expected) {
-      // any / n-of-m: the branches still running lose.
+      // any / n-of-m: the branches still running lose, and so do those not started yet.
       for (const other of Object.values(this.state.active)) {
         if (other.id !== runId && cs.region?.has(other.stepId)) this.cancelRun(other.id, 'join', false);
       }
+      for (const id of cs.region ?? []) this.voided.add(id);
+      this.voided.add(step.id);
     }
     await this.completeRun(runId, { arrived: join.from.length, from: join.from });
   }
@@ -321,11 +346,11 @@ export class Machine {
   }
 
   finishWorkflow(output: unknown): void {
+    this.cancelAllTimers();
     if (this.state.cancelRequested) {
       this.emit({ type: 'WorkflowCancelled', reason: 'cancelled', by: this.by });
       return;
     }
-    this.cancelAllTimers();
     const validate = this.def.outputValidator;
     if (validate && !validate(output)) {
       this.emit({ type: 'WorkflowFailed', error: { code: 'output_invalid', message: `workflow output does not match its schema: ${describeSchemaErrors(validate)}` } });
@@ -347,15 +372,24 @@ export class Machine {
     let vars: Record<string, unknown> | undefined;
     let scope: Scope | undefined;
     const lazyScope = () => (scope ??= this.scopeWithOutput(cs.id, output));
-    if (cs.step.set) {
-      vars = {};
-      for (const [name, expr] of Object.entries(cs.step.set)) vars[name] = await evaluate(expr, lazyScope());
-      scope = { ...lazyScope(), vars: { ...this.state.vars, ...vars } };
+    let taken: ResolvedTransition[] | null;
+    try {
+      if (cs.step.set) {
+        vars = {};
+        for (const [name, expr] of Object.entries(cs.step.set)) vars[name] = await evaluate(expr, lazyScope());
+        scope = { ...lazyScope(), vars: { ...this.state.vars, ...vars } };
+      }
+      taken = await this.route(cs, lazyScope);
+    } catch (err) {
+      // A `set` or `when` that fails fails the step (by its policy), never the command.
+      if (!(err instanceof Error) || err.name === 'CommandRejected') throw err;
+      return this.failRun(runId, { code: 'expression_error', message: err.message, nonRetryable: true });
     }
-    const taken = await this.route(cs, lazyScope);
     if (taken === null) {
       return this.failRun(runId, { code: 'no_transition', message: `no transition of "${cs.id}" matches and it has no default`, nonRetryable: true });
     }
+    // Timers the run still holds (a human task's deadline) end with it.
+    for (const [id, timer] of Object.entries(this.state.timers)) if (timer.runId === runId) this.emit({ type: 'TimerCancelled', timerId: id });
     const split = cs.join && (cs.type === 'parallel' || cs.type === 'inclusive') ? { join: cs.join, expected: taken.length } : undefined;
     const compensable = cs.step.type === 'task' && cs.step.compensate !== undefined ? true : undefined;
     this.emit({
@@ -524,7 +558,10 @@ export class Machine {
     if (runs.length === 0) {
       // Every token was consumed without reaching an end that could finish (e.g. the last branch
       // was cancelled): finish as the log says.
-      if (s.cancelRequested) this.emit({ type: 'WorkflowCancelled', reason: 'cancelled', by: this.by });
+      if (s.cancelRequested) {
+        this.cancelAllTimers();
+        this.emit({ type: 'WorkflowCancelled', reason: 'cancelled', by: this.by });
+      }
       return;
     }
     if (runs.every((r) => r.status === 'pending' && r.join)) {

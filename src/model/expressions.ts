@@ -40,9 +40,24 @@ function compile(source: string): Compiled {
     const e = err as { message?: string; position?: number };
     throw new ExpressionError(`invalid expression "${source}": ${e.message ?? String(err)}`, source, e.position);
   }
+  // JSONata calls this hook (looked up by symbol, so it must be assigned, not passed as a
+  // binding) on every evaluation step; `env.base` is the frame of one evaluate() call, so the
+  // count is per evaluation even though compiled expressions are cached and shared.
+  compiled.assign(EVALUATE_ENTRY as unknown as string, countStep);
   if (cache.size >= CACHE_LIMIT) cache.clear();
   cache.set(source, compiled);
   return compiled;
+}
+
+const EVALUATE_ENTRY = Symbol.for('jsonata.__evaluate_entry');
+const STEPS = Symbol('weft.evaluationSteps');
+
+function countStep(_expr: unknown, _input: unknown, env: { base?: Record<symbol, number> }): void {
+  const base = env.base;
+  if (!base) return;
+  const steps = (base[STEPS] ?? 0) + 1;
+  base[STEPS] = steps;
+  if (steps > MAX_EVALUATION_STEPS) throw new Error(`expression exceeded ${MAX_EVALUATION_STEPS} evaluation steps`);
 }
 
 /** Returns an error message when the expression does not parse, else null. */
@@ -59,14 +74,8 @@ export function checkExpression(source: string): string | null {
 export async function evaluate(source: string, scope: Record<string, unknown>): Promise<unknown> {
   const expression = unwrapExpression(source);
   const compiled = compile(expression);
-  let steps = 0;
-  const bindings = {
-    __evaluate_entry: () => {
-      if (++steps > MAX_EVALUATION_STEPS) throw new Error(`expression exceeded ${MAX_EVALUATION_STEPS} evaluation steps`);
-    },
-  };
   try {
-    const value = await compiled.evaluate(scope, bindings as never);
+    const value = await compiled.evaluate(scope);
     return normalise(value);
   } catch (err) {
     const e = err as { message?: string; position?: number };
@@ -171,7 +180,30 @@ function findTemplateEnd(text: string, from: number): number {
   return -1;
 }
 
-/** JSONata may return functions (not JSON); drop them. Arrays and objects are JSON already. */
+/**
+ * JSONata results are not always plain JSON: sequences are arrays carrying extra properties
+ * (`sequence`, `keepSingleton`), and lambdas are objects holding their (circular) environment.
+ * Results end up in events and snapshots, so copy them to plain JSON: arrays become plain arrays,
+ * functions and lambdas are dropped (as `undefined`, or the key / array item is left out).
+ */
 function normalise(value: unknown): unknown {
-  return typeof value === 'function' ? undefined : value;
+  if (typeof value === 'function') return undefined;
+  if (Array.isArray(value)) {
+    const out: unknown[] = [];
+    for (const item of value) {
+      const v = normalise(item);
+      if (v !== undefined) out.push(v);
+    }
+    return out;
+  }
+  if (value !== null && typeof value === 'object') {
+    if ((value as { _jsonata_lambda?: unknown })._jsonata_lambda || (value as { _jsonata_function?: unknown })._jsonata_function) return undefined;
+    const out: Record<string, unknown> = {};
+    for (const [k, item] of Object.entries(value)) {
+      const v = normalise(item);
+      if (v !== undefined) out[k] = v;
+    }
+    return out;
+  }
+  return value;
 }

@@ -92,25 +92,14 @@ export function analyseGraph(input: Definition): GraphInfo {
   for (const list of outgoing.values()) list.sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0) || a.index - b.index);
 
   const problems: GraphProblem[] = [];
-  const successors = (id: string): string[] => {
-    const out: string[] = [];
-    for (const t of outgoing.get(id)!) out.push(t.to);
-    for (const t of exceptional.get(id)!) out.push(t.to);
-    return out;
-  };
-  const predecessors = (id: string): string[] => incoming.get(id)!.map((t) => t.from);
+  const walk = new Walker([...steps.keys()], valid);
 
   // Loops: body = forward(body, not through loop) ∩ backward(loop, not through loop).
   const loopBody = new Map<string, Set<string>>();
   const backEdges = new Set<string>();
   for (const step of steps.values()) {
     if (step.type !== 'loop') continue;
-    const body = new Set<string>();
-    if (step.body !== step.id && steps.has(step.body)) {
-      const forward = reach([step.body], successors, step.id);
-      const backward = reach(predecessors(step.id).filter((p) => p !== step.id), predecessors, step.id);
-      for (const id of forward) if (backward.has(id)) body.add(id);
-    }
+    const body = step.body !== step.id && steps.has(step.body) ? walk.between(step.body, step.id, step.id, step.id) : new Set<string>();
     loopBody.set(step.id, body);
     for (const t of incoming.get(step.id)!) if (body.has(t.from)) backEdges.add(t.id);
   }
@@ -120,31 +109,62 @@ export function analyseGraph(input: Definition): GraphInfo {
   const { joinOfSplit, splitOfJoin } = pairSplitsAndJoins(def, steps, stepIndex, outgoing, problems);
 
   const region = new Map<string, Set<string>>();
-  for (const [join, split] of splitOfJoin) {
-    const forward = reach(successors(split).filter((s) => s !== join), successors, join);
-    const backward = reach(predecessors(join).filter((p) => p !== split), predecessors, split);
-    const between = new Set<string>();
-    for (const id of forward) if (backward.has(id) && id !== split && id !== join) between.add(id);
-    region.set(join, between);
-  }
+  for (const [join, split] of splitOfJoin) region.set(join, walk.between(split, join, split, join));
 
   return { steps, outgoing, exceptional, incoming, transitions, joinOfSplit, splitOfJoin, region, backEdges, loopBody, problems };
 }
 
-/** Nodes reachable from `from` (inclusive) following `next`, never entering `stop`. */
-function reach(from: string[], next: (id: string) => string[], stop: string): Set<string> {
-  const seen = new Set<string>();
-  const stack: string[] = [];
-  for (const f of from) if (f !== stop && !seen.has(f)) { seen.add(f); stack.push(f); }
-  while (stack.length) {
-    const id = stack.pop()!;
-    for (const n of next(id)) {
-      if (n === stop || seen.has(n)) continue;
-      seen.add(n);
-      stack.push(n);
+/** Reachability over all transitions (normal and `on:`), on integer indices with reusable marks. */
+class Walker {
+  private readonly index: Map<string, number>;
+  private readonly succ: number[][];
+  private readonly pred: number[][];
+  private readonly forwardMark: Int32Array;
+  private readonly backwardMark: Int32Array;
+  private stamp = 0;
+  private readonly stack: number[] = [];
+
+  constructor(private readonly ids: string[], transitions: ResolvedTransition[]) {
+    this.index = new Map(ids.map((id, i) => [id, i]));
+    this.succ = ids.map(() => []);
+    this.pred = ids.map(() => []);
+    for (const t of transitions) {
+      const from = this.index.get(t.from)!;
+      const to = this.index.get(t.to)!;
+      this.succ[from].push(to);
+      this.pred[to].push(from);
+    }
+    this.forwardMark = new Int32Array(ids.length);
+    this.backwardMark = new Int32Array(ids.length);
+  }
+
+  /**
+   * Steps reachable from `source` without entering `forwardStop`, from which `target` can be
+   * reached walking back without entering `backwardStop`. Neither stop is ever in the result.
+   */
+  between(source: string, target: string, backwardStop: string, forwardStop: string): Set<string> {
+    const stamp = ++this.stamp;
+    const forward: number[] = [];
+    this.fill([this.index.get(source)!], this.succ, this.forwardMark, stamp, this.index.get(forwardStop)!, forward);
+    this.fill(this.pred[this.index.get(target)!], this.pred, this.backwardMark, stamp, this.index.get(backwardStop)!, []);
+    const out = new Set<string>();
+    for (const v of forward) if (this.backwardMark[v] === stamp) out.add(this.ids[v]);
+    return out;
+  }
+
+  private fill(from: readonly number[], next: number[][], mark: Int32Array, stamp: number, stop: number, out: number[]): void {
+    const stack = this.stack;
+    for (const f of from) if (f !== stop && mark[f] !== stamp) { mark[f] = stamp; stack.push(f); out.push(f); }
+    while (stack.length) {
+      const v = stack.pop()!;
+      for (const w of next[v]) {
+        if (w === stop || mark[w] === stamp) continue;
+        mark[w] = stamp;
+        stack.push(w);
+        out.push(w);
+      }
     }
   }
-  return seen;
 }
 
 /** Strongly connected components after removing back edges; each non-trivial one is a cycle without a loop step. */

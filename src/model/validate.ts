@@ -333,6 +333,9 @@ class Validator {
             this.add('invalid-cron', `timer "${step.id}" has an invalid cron expression "${step.cron}": ${(err as Error).message}`, path('cron'));
           }
         }
+        if (typeof step.delay === 'string' && !DURATION_PATTERN.test(step.delay) && !isTemplate(step.delay)) {
+          this.add('timer-spec', `timer "${step.id}" delay "${step.delay}" is neither a duration (such as "30s", "5m", "1h30m") nor a \${…} expression`, path('delay'));
+        }
         if (step.at !== undefined && !isTemplate(step.at) && !isIsoDateTime(step.at)) {
           this.add('invalid-time', `timer "${step.id}" at "${step.at}" is not an ISO 8601 date-time (e.g. 2030-01-31T09:00:00Z) nor a \${…} expression`, path('at'));
         }
@@ -413,8 +416,8 @@ class Validator {
           mapping(s.output, p('output'));
           break;
         case 'timer':
-          if (typeof s.delay === 'string' && !DURATION_PATTERN.test(s.delay)) expr(s.delay, p('delay'));
-          if (s.at !== undefined && isTemplate(s.at)) expr(s.at, p('at'));
+          if (typeof s.delay === 'string' && isTemplate(s.delay)) mapping(s.delay, p('delay'));
+          if (s.at !== undefined && isTemplate(s.at)) mapping(s.at, p('at'));
           break;
         case 'human': mapping(s.input, p('input')); break;
         case 'subworkflow':
@@ -658,8 +661,9 @@ function article(word: string): string {
   return /^[aeiou]/.test(word) ? 'an' : 'a';
 }
 
+/** Strings in `delay`/`at` are evaluated as mappings when they contain `${…}`. */
 function isTemplate(s: string): boolean {
-  return s.trim().startsWith('${');
+  return s.includes('${');
 }
 
 const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
@@ -676,7 +680,7 @@ function isTimeZone(tz: string): boolean {
   }
 }
 
-/** The most similar candidate (edit distance ≤ 2, or ≤ a third of the length), for "did you mean". */
+/** The most similar candidate within a small edit distance (scaled by length), for "did you mean". */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
@@ -687,7 +691,8 @@ export function closest(word: string, candidates: Iterable<string>): string | un
       bestDistance = d;
     }
   }
-  return best !== undefined && bestDistance > 0 && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
+  const allowed = word.length <= 3 ? 1 : Math.ceil(word.length / 2.5);
+  return best !== undefined && bestDistance > 0 && bestDistance <= allowed ? best : undefined;
 }
 
 function editDistance(a: string, b: string): number {

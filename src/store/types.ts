@@ -70,7 +70,8 @@ export interface InstanceFilter {
 }
 
 export interface InstanceUpdate {
-  status: InstanceStatus;
+  /** Omitted: unchanged (saves rewriting the status index on the hot path). */
+  status?: InstanceStatus;
   seq?: number;
   updatedAt: number;
   endedAt?: number;
@@ -286,7 +287,7 @@ export interface Store {
   deleteTimers(keys: Array<{ instanceId: string; timerId: string }>): Promise<void>;
 
   // waits
-  /** Waits for `event` whose key equals `key` (canonical JSON), plus waits without a key. */
+  /** Waits for `event` whose key equals `key` (canonical JSON); `undefined` matches waits without a key. */
   findWaits(event: string, key: unknown, limit?: number): Promise<WaitRow[]>;
   listWaits(instanceId: string): Promise<WaitRow[]>;
 

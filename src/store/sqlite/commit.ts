@@ -29,6 +29,7 @@ export class CommitWriter {
       instanceByKey: p('SELECT id FROM instances WHERE idempotency_key = ?').pluck(true),
       seqOf: p('SELECT seq FROM instances WHERE id = ?').pluck(true),
       moveSeq: p('UPDATE instances SET seq = ?, status = ?, updated_at = ?, ended_at = ? WHERE id = ? AND seq = ?'),
+      moveSeqSameStatus: p('UPDATE instances SET seq = ?, updated_at = ? WHERE id = ? AND seq = ?'),
       moveSeqOnly: p('UPDATE instances SET seq = ? WHERE id = ? AND seq = ?'),
       leaseToken: p('SELECT lease_token FROM tasks WHERE instance_id = ? AND task_id = ?').pluck(true),
       putSnapshot: p('INSERT OR REPLACE INTO snapshots (instance_id, seq, body) VALUES (?, ?, ?)'),
@@ -82,9 +83,11 @@ export class CommitWriter {
       }
       const u = w.update;
       const newSeq = w.expectedSeq + n;
-      const changed = u
-        ? s.moveSeq.run(newSeq, u.status, u.updatedAt, u.endedAt ?? null, id, w.expectedSeq).changes
-        : s.moveSeqOnly.run(newSeq, id, w.expectedSeq).changes;
+      const changed = !u
+        ? s.moveSeqOnly.run(newSeq, id, w.expectedSeq).changes
+        : u.status === undefined
+          ? s.moveSeqSameStatus.run(newSeq, u.updatedAt, id, w.expectedSeq).changes
+          : s.moveSeq.run(newSeq, u.status, u.updatedAt, u.endedAt ?? null, id, w.expectedSeq).changes;
       if (changed !== 1) throw new SeqConflictError(id, w.expectedSeq, s.seqOf.get(id) as number | undefined);
     }
     if (w.guards) {

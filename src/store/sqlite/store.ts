@@ -67,8 +67,8 @@ export class SqliteStore implements Store {
       listDefsOf: p('SELECT id, version, hash, created_at FROM definitions WHERE id = ? ORDER BY created_at, version'),
       getInstance: p('SELECT * FROM instances WHERE id = ?'),
       getInstanceByKey: p('SELECT * FROM instances WHERE idempotency_key = ?'),
-      updateInstance: p('UPDATE instances SET status = ?, seq = COALESCE(?, seq), updated_at = ?, ended_at = ? WHERE id = ?'),
-      updateInstanceAt: p('UPDATE instances SET status = ?, seq = COALESCE(?, seq), updated_at = ?, ended_at = ? WHERE id = ? AND seq = ?'),
+      updateInstance: p('UPDATE instances SET status = COALESCE(?, status), seq = COALESCE(?, seq), updated_at = ?, ended_at = COALESCE(?, ended_at) WHERE id = ?'),
+      updateInstanceAt: p('UPDATE instances SET status = COALESCE(?, status), seq = COALESCE(?, seq), updated_at = ?, ended_at = COALESCE(?, ended_at) WHERE id = ? AND seq = ?'),
       seqOf: p('SELECT seq FROM instances WHERE id = ?').pluck(true),
       moveSeq: p('UPDATE instances SET seq = ? WHERE id = ? AND seq = ?'),
       putSnapshot: p('INSERT OR REPLACE INTO snapshots (instance_id, seq, body) VALUES (?, ?, ?)'),
@@ -86,8 +86,7 @@ export class SqliteStore implements Store {
       nextTimer: p('SELECT MIN(due_at) FROM timers WHERE owner IS NULL').pluck(true),
       listTimers: p('SELECT instance_id, timer_id, due_at, body FROM timers WHERE instance_id = ? ORDER BY due_at'),
       deleteTimer: p('DELETE FROM timers WHERE instance_id = ? AND timer_id = ?'),
-      findWaits: p(`SELECT instance_id, run_id, event, key FROM waits WHERE event = ? AND key = ?
-        UNION ALL SELECT instance_id, run_id, event, key FROM waits WHERE event = ? AND key IS NULL LIMIT ?`),
+      findWaits: p('SELECT instance_id, run_id, event, key FROM waits WHERE event = ? AND key IS ? LIMIT ?'),
       listWaits: p('SELECT instance_id, run_id, event, key FROM waits WHERE instance_id = ? ORDER BY run_id'),
       getHuman: p('SELECT * FROM human_tasks WHERE instance_id = ? AND task_id = ?'),
       readOutbox: p('SELECT id, topic, instance_id, payload, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?'),
@@ -160,7 +159,7 @@ export class SqliteStore implements Store {
   }
 
   async updateInstance(id: string, u: InstanceUpdate, expectedSeq?: number): Promise<void> {
-    const args = [u.status, u.seq ?? null, u.updatedAt, u.endedAt ?? null, id];
+    const args = [u.status ?? null, u.seq ?? null, u.updatedAt, u.endedAt ?? null, id];
     const changes = expectedSeq === undefined
       ? this.s.updateInstance.run(...args).changes
       : this.s.updateInstanceAt.run(...args, expectedSeq).changes;
@@ -280,7 +279,7 @@ export class SqliteStore implements Store {
 
   async findWaits(event: string, key: unknown, limit = 10_000): Promise<WaitRow[]> {
     const k = key === undefined ? null : canonicalJson(key);
-    const rows = this.s.findWaits.all(event, k, event, limit) as Array<{ instance_id: string; run_id: string; event: string; key: string | null }>;
+    const rows = this.s.findWaits.all(event, k, limit) as Array<{ instance_id: string; run_id: string; event: string; key: string | null }>;
     return rows.map(toWait);
   }
 

@@ -1,0 +1,129 @@
+/**
+ * `npm run bench [-- --only NAME] [--event-layout chunk|row] [--concurrency N] [--verbose] [--profile FILE] [--pg URL]`
+ *
+ * Prints one JSON object per line: {name, backend, steps_per_s, workflows_per_s, p50_ms, p99_ms}.
+ *  - steps-throughput: 2,000 concurrent instances of a 10-step no-op workflow, fresh temp SQLite file.
+ *  - latency-10-step:  one 10-step workflow at a time, 200 runs after warm-up.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import type { Definition } from '../src/model/schema.js';
+import type { Engine } from '../src/runtime/api.js';
+import { openEngineWithStore } from '../src/runtime/engine.js';
+import { SqliteStore } from '../src/store/sqlite/store.js';
+import type { EventLayout } from '../src/store/sqlite/event-log.js';
+
+interface Result {
+  name: string;
+  backend: string;
+  steps_per_s: number | null;
+  workflows_per_s: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+}
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const only = arg('only');
+const layout = (arg('event-layout') ?? 'chunk') as EventLayout;
+const concurrency = arg('concurrency') !== undefined ? Number(arg('concurrency')) : undefined;
+const pg = arg('pg');
+const verbose = process.argv.includes('--verbose');
+const STEPS = 10;
+const profilePath = arg('profile');
+
+/** `--profile FILE`: a CPU profile of the measured part only (open it in Chrome DevTools). */
+async function startProfile(): Promise<() => Promise<void>> {
+  if (profilePath === undefined) return async () => undefined;
+  const { Session } = await import('node:inspector/promises');
+  const { writeFileSync } = await import('node:fs');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 100 });
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(profilePath, JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+
+export function noopWorkflow(id = 'bench10', steps = STEPS): Definition {
+  const list: Definition['steps'] = [{ id: 'start', type: 'start', next: 's1' }];
+  for (let i = 1; i <= steps; i++) list.push({ id: `s${i}`, type: 'task', activity: 'noop', next: i < steps ? `s${i + 1}` : 'end' });
+  list.push({ id: 'end', type: 'end' });
+  return { id, version: '1.0.0', steps: list };
+}
+
+async function withEngine<T>(fn: (e: Engine) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'weft-bench-'));
+  const store = new SqliteStore(join(dir, 'bench.db'), { eventLayout: layout });
+  const engine = await openEngineWithStore(store, { ...(concurrency !== undefined && { concurrency }) });
+  try {
+    await engine.deploy(noopWorkflow());
+    return await fn(engine);
+  } finally {
+    await engine.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const backend = `sqlite${layout === 'chunk' ? '' : `-${layout}log`}`;
+
+async function stepsThroughput(instances = 2000): Promise<Result> {
+  return withEngine(async (engine) => {
+    // Warm-up: JIT and statement caches.
+    await Promise.all(Array.from({ length: 200 }, async () => engine.waitUntilDone(await engine.start('bench10', {}))));
+    const stopProfile = await startProfile();
+    const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
+    const ids = await Promise.all(Array.from({ length: instances }, () => engine.start('bench10', {})));
+    const states = await Promise.all(ids.map((id) => engine.waitUntilDone(id, { timeoutMs: 120_000 })));
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    await stopProfile();
+    if (verbose) console.error(`steps-throughput: ${((cpu.user + cpu.system) / (instances * STEPS)).toFixed(1)} µs CPU per step (user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms, wall ${(seconds * 1000).toFixed(0)} ms)`);
+    const bad = states.filter((s) => s.status !== 'completed').length;
+    if (bad > 0) throw new Error(`${bad} instances did not complete`);
+    return {
+      name: 'steps-throughput', backend,
+      steps_per_s: Math.round((instances * STEPS) / seconds),
+      workflows_per_s: Math.round(instances / seconds),
+      p50_ms: null, p99_ms: null,
+    };
+  });
+}
+
+async function latency(runs = 200, warmup = 50): Promise<Result> {
+  return withEngine(async (engine) => {
+    const samples: number[] = [];
+    for (let i = 0; i < warmup + runs; i++) {
+      const t0 = performance.now();
+      const id = await engine.start('bench10', {});
+      await engine.waitUntilDone(id, { timeoutMs: 10_000 });
+      if (i >= warmup) samples.push(performance.now() - t0);
+    }
+    samples.sort((a, b) => a - b);
+    const q = (p: number) => Math.round(samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] * 100) / 100;
+    return { name: 'latency-10-step', backend, steps_per_s: null, workflows_per_s: null, p50_ms: q(0.5), p99_ms: q(0.99) };
+  });
+}
+
+const cases: Record<string, () => Promise<Result>> = {
+  'steps-throughput': () => stepsThroughput(),
+  'latency-10-step': () => latency(),
+};
+
+if (pg !== undefined) {
+  console.error('--pg: the PostgreSQL store is not implemented yet; running SQLite only');
+}
+for (const [name, run] of Object.entries(cases)) {
+  if (only !== undefined && only !== name) continue;
+  console.log(JSON.stringify(await run()));
+}
