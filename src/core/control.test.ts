@@ -322,6 +322,7 @@ describe('retry a failed step', () => {
     assert.equal(h.s.error, undefined);
     assert.deepEqual(h.task('a').input, { v: 1 });
     assert.equal(h.tasksOf('b').length, 1, 'the cancelled branch b is restored');
+    assert.deepEqual(h.task('b').input, { v: 1 }, 'with the input it had');
     await h.complete('a');
     await h.complete('b');
     assert.equal(h.s.status, 'completed');

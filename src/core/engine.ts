@@ -358,9 +358,20 @@ async function resume(m: Machine, by?: string): Promise<void> {
   const parked = [...m.state.parked];
   const deferred = Object.entries(m.state.timers).filter(([, t]) => t.deferred).map(([id]) => id);
   m.emit({ type: 'WorkflowResumed', by });
-  for (const p of parked) await m.activate(p.stepId, p.via, m.state.steps[m.def.graph.transitions.get(p.via)?.from ?? '']?.output);
+  await activateTokens(m, parked);
   for (const id of deferred) if (m.state.timers[id]) await fireTimer(m, id);
   for (const run of Object.values(m.state.active)) if (run.foreach) await m.fillForeach(run.id);
+}
+
+/**
+ * Moves parked or suspended tokens on, each with the output of the step it came from (as when it
+ * first arrived); one whose branch loses to an any/n join on the way is dropped.
+ */
+async function activateTokens(m: Machine, tokens: Array<{ stepId: string; via: string }>): Promise<void> {
+  const epochs = tokens.map((p) => m.epochOf(p.stepId));
+  for (const [i, p] of tokens.entries()) {
+    await m.activate(p.stepId, p.via, m.state.steps[m.def.graph.transitions.get(p.via)?.from ?? '']?.output, epochs[i]);
+  }
 }
 
 async function cancel(m: Machine, reason: string | undefined, by: string | undefined): Promise<void> {
@@ -393,7 +404,7 @@ async function skip(m: Machine, stepId: string, output: unknown, by: string | un
     const runId = m.nextRunId(stepId);
     m.emit({ type: 'StepStarted', runId, stepId, via, status: 'running' });
     run = m.state.active[runId];
-    for (const p of suspended) await m.activate(p.stepId, p.via);
+    await activateTokens(m, suspended);
   } else {
     m.releaseRun(run, true);
   }
@@ -419,6 +430,6 @@ async function retryStep(m: Machine, stepId: string, by: string | undefined): Pr
   m.emit({ type: 'WorkflowReopened', by });
   m.emit({ type: 'StepRetried', runId, stepId, by });
   await m.activate(stepId, via, m.state.steps[m.def.graph.transitions.get(via)?.from ?? '']?.output);
-  for (const p of suspended) await m.activate(p.stepId, p.via);
+  await activateTokens(m, suspended);
 }
 

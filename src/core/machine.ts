@@ -30,11 +30,14 @@ export class Machine {
   readonly events: EngineEvent[] = [];
   state: InstanceState;
   /**
-   * Steps whose tokens are void for the rest of this command: the region (and the join) of an
-   * any/n join that fired while sibling branches had not started yet (they were still queued in
-   * their split's `follow`). Cleared for a block when its split activates again.
+   * Per step: how many times an any/n join whose region holds it fired early in this command.
+   * A token queued (in a `follow` loop) before such a firing is void: its branch lost.
    */
-  private readonly voided = new Set<string>();
+  private readonly epochs = new Map<string, number>();
+
+  epochOf(stepId: string): number {
+    return this.epochs.get(stepId) ?? 0;
+  }
 
   constructor(
     readonly def: CompiledDefinition,
@@ -98,10 +101,11 @@ export class Machine {
   // ------------------------------------------------------------------ activation
 
   /** A token arrives at `stepId` by transition `via`. */
-  async activate(stepId: string, via: string, from?: unknown): Promise<void> {
+  async activate(stepId: string, via: string, from?: unknown, epoch?: number): Promise<void> {
     // A token still queued when the instance ended (terminate end, failure) or began compensating goes nowhere.
     if (TERMINAL_STATUSES.has(this.state.status) || this.state.status === 'compensating') return;
-    if (this.voided.has(stepId)) return;
+    // A token queued before an any/n join cancelled its branch goes nowhere either.
+    if (epoch !== undefined && epoch !== this.epochOf(stepId)) return;
     if (this.state.status === 'paused') {
       this.emit({ type: 'TokenParked', stepId, via });
       return;
@@ -115,11 +119,9 @@ export class Machine {
           return await this.completeRun(runId, this.state.input);
         case 'end':
           return await this.reachEnd(cs, runId, via, from);
+        case 'decision':
         case 'inclusive':
         case 'parallel':
-          if (cs.join) for (const id of [cs.join, ...(this.def.steps.get(cs.join)?.region ?? [])]) this.voided.delete(id);
-        // falls through
-        case 'decision':
           this.emit({ type: 'StepStarted', runId, stepId, via, status: 'running' });
           return await this.completeRun(runId, from);
         case 'join':
@@ -325,8 +327,7 @@ export class Machine {
       for (const other of Object.values(this.state.active)) {
         if (other.id !== runId && cs.region?.has(other.stepId)) this.cancelRun(other.id, 'join', false);
       }
-      for (const id of cs.region ?? []) this.voided.add(id);
-      this.voided.add(step.id);
+      for (const id of [step.id, ...(cs.region ?? [])]) this.epochs.set(id, this.epochOf(id) + 1);
     }
     await this.completeRun(runId, { arrived: join.from.length, from: join.from });
   }
@@ -401,7 +402,8 @@ export class Machine {
   }
 
   async follow(taken: ResolvedTransition[], output: unknown): Promise<void> {
-    for (const t of taken) await this.activate(t.to, t.id, output);
+    const epochs = taken.map((t) => this.epochOf(t.to));
+    for (let i = 0; i < taken.length; i++) await this.activate(taken[i].to, taken[i].id, output, epochs[i]);
   }
 
   /** Transitions to take on normal completion; null when none matches (a dead end). */

@@ -9,6 +9,9 @@ import type { Definition } from '../model/schema.js';
 import type { ActiveTask, Command, DecideContext, EngineEvent, ErrorInfo, InstanceState } from './types.js';
 import { TERMINAL_STATUSES } from './types.js';
 
+/** A command without its instance id (the simulator fills it in). */
+export type CommandInput = Command extends infer C ? (C extends Command ? Omit<C, 'instanceId'> & { instanceId?: string } : never) : never;
+
 export type SimHandler = (input: unknown, task: ActiveTask) => unknown;
 /** A handler may throw `SimFailure` to fail the attempt with a code. */
 export class SimFailure extends Error {
@@ -36,7 +39,7 @@ export class Simulator {
     this.random = options.random ?? (() => 0.5);
   }
 
-  async send(command: Omit<Command, 'instanceId'> & { instanceId?: string }): Promise<EngineEvent[]> {
+  async send(command: CommandInput): Promise<EngineEvent[]> {
     const cmd = { instanceId: this.instanceId, ...command } as Command;
     const { state, events } = await execute(this.def, this.state, cmd, { now: this.now, random: this.random(), limits: this.options.limits });
     this.state = state;

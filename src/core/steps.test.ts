@@ -919,3 +919,28 @@ describe('human deadline after an answer', () => {
     await h.rejects({ type: 'FireTimer', timerId }, 'stale');
   });
 });
+
+describe('any join inside a loop', () => {
+  test('a branch that wins instantly does not leave a queued sibling token for the next iteration', async () => {
+    // The wait consumes a buffered signal at once, the any-join fires and the loop starts the
+    // block again, all while the first iteration's split still had the timer branch queued.
+    const h = new Harness(wf([
+      { id: 's', type: 'start', next: 'a' },
+      { id: 'a', type: 'task', activity: 'x', next: 'l' },
+      { id: 'l', type: 'loop', body: 'p', maxIterations: 2 },
+      { id: 'p', type: 'parallel', next: ['w', 't'] },
+      { id: 'w', type: 'wait', event: 'go', next: 'j' },
+      { id: 't', type: 'timer', delay: '1m', next: 'j' },
+      { id: 'j', type: 'join', mode: 'any', next: 'l' },
+      { id: 'e', type: 'end' },
+    ], { transitions: [{ from: 'l', to: 'p' }, { from: 'l', to: 'e' }] }));
+    await h.start();
+    await h.send({ type: 'Signal', name: 'go' });
+    await h.complete('a');
+    assert.equal(h.runsOf('t').length, 1, 'one timer token (second iteration)');
+    assert.equal(h.runsOf('w').length, 1);
+    assert.equal(Object.keys(h.s.timers).length, 1);
+    await h.fire(h.timerId('timer'));
+    assert.equal(h.s.status, 'completed');
+  });
+});

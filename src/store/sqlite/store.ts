@@ -24,12 +24,15 @@ import {
   type HumanSqlRow, type InstanceSqlRow, type TaskSqlRow, type TimerSqlRow,
 } from './rows.js';
 import { claimTasks } from './tasks.js';
+import { Checkpointer } from './checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** Event log layout (default `chunk`, the faster one here; see docs/storage.md). */
   eventLayout?: EventLayout;
   /** Milliseconds a writer waits for another process's lock (default 5000). */
   busyTimeoutMs?: number;
+  /** Checkpoint the WAL in a worker thread (default true for files). */
+  backgroundCheckpoints?: boolean;
   readonly?: boolean;
 }
 
@@ -43,6 +46,7 @@ export class SqliteStore implements Store {
   private readonly writer: CommitWriter;
   private readonly s: Record<string, Statement>;
   private closed = false;
+  private readonly checkpointer?: Checkpointer;
 
   constructor(readonly path: string, options: SqliteStoreOptions = {}) {
     if (path !== ':memory:' && !path.startsWith('file:')) mkdirSync(dirname(path), { recursive: true });
@@ -55,6 +59,11 @@ export class SqliteStore implements Store {
       this.db.pragma('temp_store = MEMORY');
       this.db.pragma('cache_size = -32000');
       migrate(this.db);
+      if (options.backgroundCheckpoints !== false && path !== ':memory:' && !path.startsWith('file:')) {
+        // The worker checkpoints soon after commits; the main connection only as a fallback.
+        this.db.pragma('wal_autocheckpoint = 20000');
+        this.checkpointer = new Checkpointer(path);
+      }
     }
     this.eventLayout = options.eventLayout ?? 'chunk';
     this.log = createEventLog(this.db, this.eventLayout);
@@ -203,6 +212,7 @@ export class SqliteStore implements Store {
 
   async commit(batch: CommitBatch): Promise<void> {
     this.writer.run(batch);
+    this.checkpointer?.poke();
   }
 
   // ------------------------------------------------------------------------ tasks
@@ -322,6 +332,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.checkpointer?.close();
     this.db.close();
   }
 }
