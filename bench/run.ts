@@ -116,7 +116,7 @@ async function latency(runs = 200, warmup = 50): Promise<Result> {
 }
 
 const cases: Record<string, () => Promise<Result>> = {
-  'steps-throughput': () => stepsThroughput(),
+  'steps-throughput': () => stepsThroughput(arg('instances') !== undefined ? Number(arg('instances')) : undefined),
   'latency-10-step': () => latency(),
 };
 

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +13,7 @@ import { SqliteStore } from '../src/store/sqlite/store.js';
 
 const CHILD = fileURLToPath(new URL('./helpers/crash-child.ts', import.meta.url));
 const COUNT = 1000;
-const KILLS = 5;
+const KILLS = 8;
 
 interface RunResult { code: number | null; signal: NodeJS.Signals | null; output: string }
 
@@ -40,19 +40,36 @@ function runChild(db: string, killAfterMs?: number, timeoutMs = 50_000): Promise
   });
 }
 
+async function countByStatus(db: string): Promise<string> {
+  const store = new SqliteStore(db, { backgroundCheckpoints: false });
+  try {
+    const counts = new Map<string, number>();
+    for (const i of await store.listInstances()) counts.set(i.status, (counts.get(i.status) ?? 0) + 1);
+    return [...counts].map(([s, n]) => `${n} ${s}`).join(', ') || 'none';
+  } finally {
+    await store.close();
+  }
+}
+
 describe('crash recovery (kill -9 at random instants)', () => {
   it(`completes ${COUNT} instances with no lost or duplicated completions`, { timeout: 120_000 }, async () => {
     const dir = mkdtempSync(join(tmpdir(), 'weft-crash-'));
     const db = join(dir, 'crash.db');
     try {
       let killed = 0;
+      const log: string[] = [];
       for (let i = 0; i < KILLS; i++) {
-        const r = await runChild(db, 50 + Math.floor(Math.random() * 700));
+        const delay = 50 + Math.floor(Math.random() * 700);
+        const r = await runChild(db, delay);
+        const progress = await countByStatus(db);
+        log.push(`run ${i}: kill after ${delay} ms → ${r.signal ?? r.code} (${r.output.trim().split('\n').join(', ')}); instances: ${progress}`);
         if (r.signal === 'SIGKILL') killed++;
         else assert.equal(r.code, 0, `child run ${i} failed:\n${r.output}`);
         if (r.output.includes('DONE')) break; // finished before the kill: nothing left to crash
       }
       const last = await runChild(db);
+      log.push(`final run → ${last.code}`);
+      console.log(log.join('\n'));
       assert.equal(last.code, 0, `final run failed:\n${last.output}`);
       assert.match(last.output, /DONE/);
       assert.ok(killed >= 1, 'at least one run was killed mid-flight');
@@ -88,6 +105,10 @@ describe('crash recovery (kill -9 at random instants)', () => {
           completions += completedRuns.size;
         }
         assert.equal(completions, COUNT * 4);
+        // At least once: handlers whose result a kill prevented from being recorded ran again.
+        const runs = readFileSync(`${db}.executions`, 'utf8').trim().split('\n');
+        const distinct = new Set(runs).size;
+        console.log(`# ${runs.length} handler executions, ${distinct} distinct (task, attempt), ${runs.length - distinct} re-executions after kills; ${completions} completions recorded`);
         assert.deepEqual(await store.listTasks(), [], 'no task rows left');
         assert.equal(await store.nextTimerDue(), undefined, 'no timer rows left');
       } finally {

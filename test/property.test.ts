@@ -42,6 +42,8 @@ async function play(def: Definition, input: unknown, script: Choice[], random: n
   }
   await drain(h, check);
   check();
+  // In a block-structured definition a join that can no longer fire means a token was lost.
+  assert.notEqual(h.s.error?.code, 'deadlock', h.s.error?.message);
   await h.verifyAsync();
   return h;
 }
@@ -69,7 +71,7 @@ describe('engine properties', () => {
     await fc.assert(
       fc.asyncProperty(programArb(), inputArb, async (program, input) => {
         const h = await play(toDefinition(program), input, [], 0.5);
-        assert.ok(['completed', 'failed', 'compensated'].includes(h.s.status), h.s.status);
+        assert.equal(h.s.status, 'completed', JSON.stringify(h.s.error));
       }),
       { numRuns: Math.ceil(NUM_RUNS / 2), ...seedOpt },
     );

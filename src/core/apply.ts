@@ -174,7 +174,9 @@ export function applyEvent(state: InstanceState | null, e: EngineEvent): Instanc
     case 'StepRetried':
       break;
     case 'TokenParked':
-      s.parked.push({ stepId: e.stepId, via: e.via });
+      // On a failed instance the token waits for RetryStep/SkipStep with the cancelled runs.
+      if (s.status === 'failed') (s.suspended ??= []).push({ stepId: e.stepId, via: e.via });
+      else s.parked.push({ stepId: e.stepId, via: e.via });
       break;
     case 'SignalBuffered':
       s.signals.push({ name: e.name, payload: e.payload });

@@ -204,6 +204,21 @@ describe('cancel', () => {
     assert.deepEqual(h.s.timers, {}, 'the workflow timeout is cancelled too');
   });
 
+  test('a cleanup path that stops at a join whose other branch was cancelled ends cancelled', async () => {
+    const h = new Harness(wf([
+      { id: 's', type: 'start', next: 'p' },
+      { id: 'p', type: 'parallel', next: ['a', 'b'] },
+      { id: 'a', type: 'task', activity: 'x', next: 'j' },
+      { id: 'b', type: 'task', activity: 'x', next: 'j' },
+      { id: 'j', type: 'join', next: 'e' },
+      { id: 'e', type: 'end' },
+    ], { transitions: [{ from: 'a', to: 'j', on: 'cancel' }] }));
+    await h.start();
+    await h.send({ type: 'Cancel' });
+    assert.equal(h.s.status, 'cancelled');
+    assert.deepEqual(h.s.active, {});
+  });
+
   test('cancel while paused', async () => {
     const h = new Harness(chain());
     await h.start();
@@ -393,6 +408,25 @@ describe('retry from a step (reset)', () => {
     await h.rejects({ type: 'CompleteActivity', taskId: tb.taskId, attempt: 1 }, 'stale');
   });
 
+  test('not from inside a parallel block or its join (the join could never fire): not_allowed', async () => {
+    const h = new Harness(wf([
+      { id: 's', type: 'start', next: 'p' },
+      { id: 'p', type: 'parallel', next: ['a', 'b'] },
+      { id: 'a', type: 'task', activity: 'x', next: 'j' },
+      { id: 'b', type: 'task', activity: 'x', next: 'j' },
+      { id: 'j', type: 'join', next: 'c' },
+      { id: 'c', type: 'task', activity: 'x', next: 'e' },
+      { id: 'e', type: 'end' },
+    ]));
+    await h.start();
+    await h.rejects({ type: 'RetryFrom', stepId: 'a' }, 'not_allowed');
+    await h.rejects({ type: 'RetryFrom', stepId: 'j' }, 'not_allowed');
+    await h.send({ type: 'RetryFrom', stepId: 'p' });
+    assert.equal(Object.keys(h.s.tasks).length, 2);
+    await h.settle();
+    assert.equal(h.s.status, 'completed');
+  });
+
   test('preconditions', async () => {
     const h = new Harness(chain());
     await h.start();
@@ -497,5 +531,27 @@ describe('ending while paused', () => {
     assert.equal(h.s.status, 'failed');
     assert.deepEqual(h.s.parked, []);
     assert.deepEqual(h.s.suspended, [{ stepId: 'b', via: 'a->b' }]);
+  });
+});
+
+describe('retry after a failure that happened while a split was still starting its branches', () => {
+  test('the branches not yet started are restored too', async () => {
+    const h = new Harness(wf([
+      { id: 's', type: 'start', next: 'p' },
+      { id: 'p', type: 'parallel', next: ['t', 'b'] },
+      { id: 't', type: 'timer', at: '${vars.when}', skippable: true, next: 'j' },
+      { id: 'b', type: 'task', activity: 'x', next: 'j' },
+      { id: 'j', type: 'join', next: 'e' },
+      { id: 'e', type: 'end' },
+    ], { variables: { when: { type: 'string', default: 'not a time' } } }));
+    await h.start();
+    assert.equal(h.s.status, 'failed');
+    assert.equal(h.s.error?.code, 'expression_error');
+    assert.deepEqual(h.s.tasks, {}, 'b does not start on a failed instance');
+    await h.send({ type: 'SkipStep', stepId: 't', output: 'skipped' });
+    assert.equal(h.s.status, 'running');
+    assert.equal(h.tasksOf('b').length, 1, 'b is started when the instance reopens');
+    await h.complete('b');
+    assert.equal(h.s.status, 'completed');
   });
 });

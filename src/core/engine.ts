@@ -164,6 +164,12 @@ async function handle(m: Machine, cmd: Command): Promise<void> {
       if (s.status === 'completed' || s.status === 'compensated' || s.status === 'compensating') {
         reject('invalid_state', `cannot retry from a step: instance is ${s.status}`);
       }
+      // One token started inside a parallel/inclusive block (or at its join) could never satisfy the join.
+      for (const [join, region] of m.def.graph.region) {
+        if (join === cmd.stepId || region.has(cmd.stepId)) {
+          reject('not_allowed', `cannot retry from "${cmd.stepId}": it is inside the block that join "${join}" closes; retry from its split "${m.def.graph.splitOfJoin.get(join)}" instead`);
+        }
+      }
       for (const id of Object.keys(s.active)) m.cancelRun(id, 'reset', false);
       for (const t of Object.values(s.tasks)) m.emit({ type: 'ActivityCancelled', taskId: t.taskId, runId: t.runId });
       m.cancelAllTimers();

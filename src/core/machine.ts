@@ -102,10 +102,15 @@ export class Machine {
 
   /** A token arrives at `stepId` by transition `via`. */
   async activate(stepId: string, via: string, from?: unknown, epoch?: number): Promise<void> {
-    // A token still queued when the instance ended (terminate end, failure) or began compensating goes nowhere.
-    if (TERMINAL_STATUSES.has(this.state.status) || this.state.status === 'compensating') return;
-    // A token queued before an any/n join cancelled its branch goes nowhere either.
+    // A token queued before an any/n join cancelled its branch goes nowhere.
     if (epoch !== undefined && epoch !== this.epochOf(stepId)) return;
+    // One still queued when the instance failed is kept (as suspended) for RetryStep/SkipStep;
+    // after any other end (terminate end, cancel) or once compensating, it goes nowhere.
+    if (this.state.status === 'failed') {
+      this.emit({ type: 'TokenParked', stepId, via });
+      return;
+    }
+    if (TERMINAL_STATUSES.has(this.state.status) || this.state.status === 'compensating') return;
     if (this.state.status === 'paused') {
       this.emit({ type: 'TokenParked', stepId, via });
       return;
@@ -567,6 +572,13 @@ export class Machine {
       return;
     }
     if (runs.every((r) => r.status === 'pending' && r.join)) {
+      if (s.cancelRequested) {
+        // A cleanup path that stops at a join whose other branches were cancelled is done.
+        for (const r of runs) this.cancelRun(r.id, 'cancelled', false);
+        this.cancelAllTimers();
+        this.emit({ type: 'WorkflowCancelled', reason: 'cancelled', by: this.by });
+        return;
+      }
       const detail = runs.map((r) => `join "${r.stepId}" has ${r.join!.arrived} of ${r.join!.needed} branches`).join('; ');
       this.failWorkflow({ code: 'deadlock', message: `no branch can reach the waiting joins: ${detail}` });
     }

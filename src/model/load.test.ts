@@ -6,6 +6,7 @@ import {
   parseDefinition, parseDefinitionOrThrow, loadDefinitionFile, loadDefinitionOrThrow, checkDefinitionShape,
   DEFAULT_MAX_DEFINITION_BYTES,
 } from './load.js';
+import fc from 'fast-check';
 import { DefinitionError, formatIssue } from './errors.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`../../test/fixtures/definitions/${name}`, import.meta.url));
@@ -213,5 +214,65 @@ describe('results and errors', () => {
   });
   test('formatIssue without a file or line', () => {
     assert.equal(formatIssue({ rule: 'r', message: 'm', path: ['steps', 0, 'resource.db'], severity: 'warning' }), 'warning: m (at steps[0]["resource.db"])');
+  });
+});
+
+describe('never crashes (property)', () => {
+  const check = (text: string) => {
+    const r = parseDefinition(text, { file: 'fuzz.yaml' });
+    for (const i of r.issues) {
+      assert.equal(typeof i.message, 'string');
+      assert.ok(i.line !== undefined && i.line >= 1, `no line for ${formatIssue(i)}`);
+    }
+    if (r.definition) assert.ok(Array.isArray(r.definition.transitions));
+  };
+  test('arbitrary text', () => {
+    fc.assert(fc.property(fc.string({ maxLength: 200 }), (t) => check(t)), { numRuns: 300 });
+  });
+  test('arbitrary JSON values', () => {
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), (v) => check(JSON.stringify(v))), { numRuns: 300 });
+  });
+  test('definition-like objects with random steps and transitions', () => {
+    const id = fc.constantFrom('start', 'a', 'b', 'c', 'end', 'x y', '');
+    const type = fc.constantFrom('start', 'end', 'task', 'decision', 'inclusive', 'parallel', 'join', 'wait', 'timer', 'human', 'subworkflow', 'loop', 'foreach', 'nope');
+    const value = fc.oneof(fc.string({ maxLength: 8 }), fc.integer({ min: -2, max: 5 }), fc.boolean(), fc.constant(null), fc.constantFrom('${input.a}', '${(', '5m', '* * * * *'));
+    const step = fc.record({
+      id, type,
+      activity: fc.option(value, { nil: undefined }), body: fc.option(id, { nil: undefined }),
+      next: fc.option(fc.oneof(id, fc.array(id, { maxLength: 3 })), { nil: undefined }),
+      maxIterations: fc.option(value, { nil: undefined }), items: fc.option(value, { nil: undefined }),
+      delay: fc.option(value, { nil: undefined }), mode: fc.option(fc.constantFrom('all', 'any', 'n', 'x'), { nil: undefined }),
+      split: fc.option(id, { nil: undefined }), n: fc.option(value, { nil: undefined }), extra: fc.option(value, { nil: undefined }),
+    }, { requiredKeys: ['id', 'type'] });
+    const transition = fc.record({ from: id, to: id, when: fc.option(value, { nil: undefined }), on: fc.option(fc.constantFrom('error', 'timeout', 'cancel'), { nil: undefined }), default: fc.option(fc.boolean(), { nil: undefined }) }, { requiredKeys: ['from', 'to'] });
+    fc.assert(fc.property(fc.array(step, { maxLength: 7 }), fc.array(transition, { maxLength: 6 }), (steps, transitions) => {
+      const clean = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+      check(JSON.stringify({ id: 'fuzz', steps: steps.map(clean), transitions: transitions.map(clean) }, null, 2));
+    }), { numRuns: 400 });
+  });
+  test('well-shaped random graphs reach the graph analysis and validation without crashing', () => {
+    const ids = ['start', 'a', 'b', 'c', 'd', 'e', 'end'];
+    const id = fc.constantFrom(...ids);
+    const step = (sid: string) => fc.constantFrom('task', 'decision', 'inclusive', 'parallel', 'join', 'loop', 'timer', 'end').chain((type): fc.Arbitrary<object> => {
+      if (sid === 'start') return fc.constant({ id: sid, type: 'start' });
+      switch (type) {
+        case 'task': return fc.constant({ id: sid, type, activity: 'noop' });
+        case 'loop': return id.map((body) => ({ id: sid, type, body, maxIterations: 2 }));
+        case 'join': return fc.option(id, { nil: undefined }).map((split) => (split ? { id: sid, type, split } : { id: sid, type }));
+        case 'timer': return fc.constant({ id: sid, type, delay: '1s' });
+        default: return fc.constant({ id: sid, type });
+      }
+    });
+    const transition = fc.record({ from: id, to: id, when: fc.option(fc.constantFrom('input.a', '$not(input.a)', 'input.b > 1'), { nil: undefined }), on: fc.option(fc.constantFrom('error', 'timeout'), { nil: undefined }), default: fc.option(fc.constant(true), { nil: undefined }) }, { requiredKeys: ['from', 'to'] });
+    const def = fc.tuple(...ids.map(step), fc.array(transition, { maxLength: 12 }));
+    let analysed = 0;
+    fc.assert(fc.property(def, (parts) => {
+      const transitions = parts.pop() as object[];
+      const clean = (o: object) => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+      const text = JSON.stringify({ id: 'fuzz', steps: parts, transitions: transitions.map(clean) }, null, 1);
+      check(text);
+      if (parseDefinition(text).definition) analysed++;
+    }), { numRuns: 500 });
+    assert.ok(analysed > 400, `only ${analysed} runs reached validation`);
   });
 });

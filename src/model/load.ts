@@ -12,7 +12,7 @@ import { Document, LineCounter, isMap, isScalar, isSeq, parseDocument } from 'ya
 import { Definition, STEP_TYPES } from './schema.js';
 import { DefinitionError, hasErrors, type DefinitionIssue } from './errors.js';
 import { normaliseWithOrigins, type TransitionOrigin } from './normalise.js';
-import { closest, describe, validateDefinition, type ValidateOptions } from './validate.js';
+import { closest, describeValue, validateDefinition, type ValidateOptions } from './validate.js';
 
 export const DEFAULT_MAX_DEFINITION_BYTES = 1024 * 1024;
 
@@ -244,11 +244,11 @@ function friendly(issue: ZodIssueLike, prefix: Path, root: unknown): DefinitionI
         const stepPath = path.at(-1) === 'type' ? path.slice(0, -1) : path;
         const step = valueAt(root, stepPath);
         const list = `expected one of ${STEP_TYPES.join(', ')}`;
-        if (!isObject(step)) return [make('invalid-type', `${describeLocation(stepPath, root).subject} must be an object with an "id" and a "type", not ${describe(step)}`, stepPath)];
+        if (!isObject(step)) return [make('invalid-type', `${describeLocation(stepPath, root).subject} must be an object with an "id" and a "type", not ${describeValue(step)}`, stepPath)];
         const type = step.type;
         if (type === undefined) return [make('unknown-step-type', `${describeLocation(stepPath, root).subject} has no "type" (${list})`, stepPath)];
         const hint = typeof type === 'string' ? closest(type, STEP_TYPES) : undefined;
-        return [make('unknown-step-type', `unknown step type ${typeof type === 'string' ? `"${type}"` : describe(type)} (${list})${hint ? `; did you mean "${hint}"?` : ''}`, [...stepPath, 'type'])];
+        return [make('unknown-step-type', `unknown step type ${typeof type === 'string' ? `"${type}"` : describeValue(type)} (${list})${hint ? `; did you mean "${hint}"?` : ''}`, [...stepPath, 'type'])];
       }
       const branches = issue.errors ?? [];
       const typeOnly = (b: ZodIssueLike[]): boolean => b.every((i) => i.path.length === 0
@@ -256,7 +256,7 @@ function friendly(issue: ZodIssueLike, prefix: Path, root: unknown): DefinitionI
       const deep = branches.filter((b) => !typeOnly(b));
       if (deep.length === 0) {
         const expected = [...new Set(branches.flatMap(expectedTypes))];
-        return [make('invalid-type', `${fieldIn} must be ${orList(expected.map(typeName))}, not ${describe(value)}`)];
+        return [make('invalid-type', `${fieldIn} must be ${orList(expected.map(typeName))}, not ${describeValue(value)}`)];
       }
       const best = deep.reduce((a, b) => (b.length < a.length ? b : a));
       return best.flatMap((i) => friendly(i, path, root));
@@ -270,12 +270,12 @@ function friendly(issue: ZodIssueLike, prefix: Path, root: unknown): DefinitionI
       }
       const expected = typeName(issue.expected ?? 'value');
       const quote = issue.expected === 'string' && (typeof value === 'number' || typeof value === 'boolean') ? ' (quote the value)' : '';
-      return [make('invalid-type', `${fieldIn} must be ${expected}, not ${describe(value)}${quote}`)];
+      return [make('invalid-type', `${fieldIn} must be ${expected}, not ${describeValue(value)}${quote}`)];
     }
     case 'invalid_value':
-      return [make('invalid-value', `${fieldIn} must be one of ${(issue.values ?? []).map((v) => JSON.stringify(v)).join(', ')}, not ${describe(value)}`)];
+      return [make('invalid-value', `${fieldIn} must be one of ${(issue.values ?? []).map((v) => JSON.stringify(v)).join(', ')}, not ${describeValue(value)}`)];
     case 'invalid_format':
-      return [make('invalid-value', custom ? `${fieldIn}: ${issue.message}, not ${describe(value)}` : `${fieldIn} is not a valid ${issue.format ?? 'value'}: ${describe(value)}`)];
+      return [make('invalid-value', custom ? `${fieldIn}: ${issue.message}, not ${describeValue(value)}` : `${fieldIn} is not a valid ${issue.format ?? 'value'}: ${describeValue(value)}`)];
     case 'too_small':
     case 'too_big': {
       if (custom) return [make('invalid-value', `${fieldIn}: ${issue.message}`)];
@@ -284,7 +284,7 @@ function friendly(issue: ZodIssueLike, prefix: Path, root: unknown): DefinitionI
       let what: string;
       if (issue.origin === 'string') what = small && bound === 1 ? 'must not be empty' : `must have ${small ? 'at least' : 'at most'} ${bound} characters`;
       else if (issue.origin === 'array') what = `must have ${small ? 'at least' : 'at most'} ${bound} item${bound === 1 ? '' : 's'}`;
-      else what = `must be ${small ? 'at least' : 'at most'} ${bound}, not ${describe(value)}`;
+      else what = `must be ${small ? 'at least' : 'at most'} ${bound}, not ${describeValue(value)}`;
       return [make('invalid-value', `${fieldIn} ${what}`)];
     }
     default:

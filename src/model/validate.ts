@@ -33,6 +33,7 @@ export const RULES: Readonly<Record<string, { severity: IssueSeverity; summary: 
   // loader (load.ts)
   'too-large': { severity: 'error', summary: 'definition text is over the size limit' },
   syntax: { severity: 'error', summary: 'malformed YAML or JSON' },
+  file: { severity: 'error', summary: 'the definition file cannot be read' },
   'empty-definition': { severity: 'error', summary: 'the document is empty' },
   'unknown-step-type': { severity: 'error', summary: 'a step has an unknown or missing `type`' },
   'unknown-field': { severity: 'error', summary: 'a field that the format does not define (often a typo)' },
@@ -481,7 +482,7 @@ class Validator {
     for (const [name, v] of Object.entries(vars ?? {})) {
       if (v.type === undefined || v.default === undefined) continue;
       if (!matchesType(v.default, v.type)) {
-        this.add('variable-default-type', `the default of variable "${name}" is ${describe(v.default)}, not ${article(v.type)} ${v.type}`, ['variables', name, 'default']);
+        this.add('variable-default-type', `the default of variable "${name}" is ${describeValue(v.default)}, not ${article(v.type)} ${v.type}`, ['variables', name, 'default']);
       }
     }
     if (!vars) return;
@@ -501,7 +502,7 @@ class Validator {
       if (!key.startsWith('resource.')) continue;
       const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
       if (typeof n !== 'number' || !Number.isInteger(n) || n < 1) {
-        this.add('invalid-resource-capacity', `metadata "${key}" must be a positive integer capacity, got ${describe(value)}`, ['metadata', key]);
+        this.add('invalid-resource-capacity', `metadata "${key}" must be a positive integer capacity, got ${describeValue(value)}`, ['metadata', key]);
       } else capacity.set(key.slice('resource.'.length), n);
     }
     this.def.steps.forEach((s, i) => {
@@ -649,7 +650,7 @@ function matchesType(value: unknown, type: string): boolean {
   }
 }
 
-export function describe(value: unknown): string {
+export function describeValue(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
   if (typeof value === 'object') return 'an object';

@@ -39,14 +39,13 @@ export interface Pending {
 
 /** What one instance got from a committed flush. */
 export interface CommittedInstance {
-  instanceId: string;
-  events: EngineEvent[];
-  state: InstanceState;
-  compiled: CompiledDefinition;
-  /** Net task changes: scheduled rows (with this node's lease if it claimed them) and removals. */
-  scheduled: Array<{ row: TaskRow; lease?: Lease }>;
-  removed: Array<{ taskId: string; cancelled: boolean }>;
-  timersSet: number[];
+  readonly id: string;
+  readonly events: EngineEvent[];
+  readonly state: InstanceState;
+  /** Net effects of the flush (tasks scheduled/removed, timers set, …). */
+  readonly fx: NetEffects;
+  /** Leases this node wrote with the scheduled tasks (it runs those itself). */
+  readonly claims?: Array<{ taskId: string } & Lease>;
 }
 
 export interface CommitHost {
@@ -64,7 +63,7 @@ export interface CommitHost {
 }
 
 /** One instance's share of a flush. */
-class Work implements CachedInstance {
+class Work implements CachedInstance, CommittedInstance {
   create?: NewInstance;
   readonly events: EngineEvent[] = [];
   readonly callers: Pending[] = [];
@@ -74,13 +73,14 @@ class Work implements CachedInstance {
   /** A non-rejection error escaped the core mid-command: the state may be half-changed. */
   poisoned = false;
   readonly baseStatus: InstanceState['status'] | undefined;
+  claims?: Array<{ taskId: string } & Lease>;
 
   constructor(readonly id: string, public state: InstanceState, readonly compiled: CompiledDefinition, readonly baseSeq: number) {
     this.baseStatus = baseSeq > 0 ? state.status : undefined;
   }
 }
 
-const MAX_COMMANDS_PER_FLUSH = 10_000;
+const MAX_COMMANDS_PER_FLUSH = Number(process.env.WEFT_MAX_FLUSH ?? 10_000);
 const MAX_TRIES = 5;
 
 export class CommitQueue {
@@ -107,8 +107,8 @@ export class CommitQueue {
   }
 
   /** Promise-returning convenience. */
-  send(command: Command, extra: Partial<Pending> = {}): Promise<EngineEvent[]> {
-    return new Promise((resolve, reject) => this.submit({ ...extra, command, resolve, reject }));
+  send(command: Command, guard?: LeaseGuard): Promise<EngineEvent[]> {
+    return new Promise((resolve, reject) => this.submit(guard ? { command, resolve, reject, guard } : { command, resolve, reject }));
   }
 
   /** Resolves once `instanceId` has no uncommitted changes in memory. */
@@ -177,6 +177,10 @@ export class CommitQueue {
       try {
         if (p.start) ({ compiled, create } = p.start);
         else if (p.child) {
+          if (await this.store.getInstance(id)) {
+            this.host.log('warn', 'child instance already exists; not started again', { instanceId: id, parentId: p.child.parentId });
+            throw new CommandRejected('invalid_state', `instance "${id}" already exists`);
+          }
           compiled = await this.definitions.resolve(p.child.workflow, p.child.version);
           create = { id, definitionId: compiled.id, definitionVersion: compiled.version, parentId: p.child.parentId, parentRunId: p.child.runId, createdAt: ctx.now };
         } else throw new CommandRejected('invalid_input', 'StartWorkflow goes through start()');
@@ -185,7 +189,7 @@ export class CommitQueue {
         w = this.newWork(id, { state: r.state, compiled }, 0, work);
         w.create = { ...create, status: r.state.status, namespace: r.state.namespace, updatedAt: r.state.updatedAt };
       } catch (err) {
-        if (p.child) this.childFailedToStart(p, err, list);
+        if (p.child && !(err instanceof CommandRejected && err.code === 'invalid_state')) this.childFailedToStart(p, err, list);
         throw err;
       }
     } else {
@@ -255,14 +259,10 @@ export class CommitQueue {
   private async commit(touched: Work[], work: Map<string, Work>): Promise<void> {
     const now = this.host.now();
     const writes: InstanceWrite[] = [];
-    const leases = new Map<Work, Map<string, Lease>>();
     for (const w of touched) {
       const effects: RowEffects = w.fx.rows();
       const claims = effects.tasksToSchedule && effects.tasksToSchedule.length > 0 ? this.host.planClaims(effects.tasksToSchedule, now) : undefined;
-      if (claims && claims.length > 0) {
-        effects.claims = claims;
-        leases.set(w, new Map(claims.map((c) => [c.taskId, { owner: c.owner, token: c.token, expiresAt: c.expiresAt }])));
-      }
+      if (claims && claims.length > 0) effects.claims = w.claims = claims;
       const s = w.state;
       const write: InstanceWrite = {
         instanceId: w.id,
@@ -292,16 +292,7 @@ export class CommitQueue {
       else if (w.events.length > 0 || w.create) this.cache.set(w.id, { state: w.state, compiled: w.compiled });
     }
     for (const w of touched) for (let i = 0; i < w.callers.length; i++) w.callers[i].resolve(w.callerEvents[i]);
-    const out: CommittedInstance[] = touched.map((w) => {
-      const l = leases.get(w);
-      return {
-        instanceId: w.id, events: w.events, state: w.state, compiled: w.compiled,
-        scheduled: w.fx.scheduledTasks().map((row) => ({ row, lease: l?.get(row.taskId) })),
-        removed: w.fx.removedTasks(),
-        timersSet: w.fx.timerDueTimes(),
-      };
-    });
-    this.host.committed(out);
+    this.host.committed(touched);
   }
 
   /** The transaction failed: nothing was written. Drop touched states; retry or reject callers. */
@@ -324,12 +315,21 @@ export class CommitQueue {
           continue;
         }
         const tries = (p.tries ?? 0) + 1;
-        if (conflict && tries < MAX_TRIES) retry.push({ ...p, tries });
+        if (tries < MAX_TRIES) retry.push({ ...p, tries });
         else p.reject(err);
       }
     }
-    if (retry.length > 0) {
-      this.queue.unshift(...retry);
+    if (retry.length === 0) return;
+    if (conflict) {
+      this.queue.unshift(...retry); // someone else wrote first: rerun against the fresh log at once
+      return;
     }
+    // Storage trouble (busy, I/O): back off a little before trying again.
+    const delay = 20 * 2 ** Math.min(...retry.map((p) => p.tries ?? 1));
+    setTimeout(() => {
+      if (this.closed) { for (const p of retry) p.reject(err); return; }
+      this.queue.unshift(...retry);
+      this.schedule();
+    }, delay);
   }
 }

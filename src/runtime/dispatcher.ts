@@ -9,11 +9,13 @@
  * batches while tasks run.
  */
 import type { TaskRow } from '../core/effects.js';
+import { CommandRejected } from '../core/errors.js';
 import type { Command, ErrorInfo } from '../core/types.js';
 import type { Lease, LeaseGuard, Store, StoredTask } from '../store/types.js';
 import { toErrorInfo, type ActivityContext, type ActivityRegistry } from './activity.js';
 import type { ActivityNotice } from './api.js';
 import { leaseTokens } from './ids.js';
+import type { NetEffects } from './net-effects.js';
 
 export interface DispatcherOptions {
   store: Store;
@@ -98,8 +100,11 @@ export class Dispatcher {
   private readonly token: () => string;
   private keeper?: NodeJS.Timeout;
 
+  private readonly by: string;
+
   constructor(private readonly o: DispatcherOptions) {
     this.token = leaseTokens(o.nodeId);
+    this.by = `worker:${o.nodeId}`;
   }
 
   get active(): number { return this.running.size; }
@@ -124,19 +129,20 @@ export class Dispatcher {
   }
 
   /** After a commit: run what we leased, abort what was cancelled or superseded. */
-  committed(instanceId: string, scheduled: Array<{ row: TaskRow; lease?: Lease }>, removed: Array<{ taskId: string; cancelled: boolean }>): void {
-    for (const r of removed) {
-      const run = this.running.get(key(instanceId, r.taskId));
-      if (run) this.abort(run, r.cancelled ? 'cancelled' : 'removed');
-    }
-    for (const s of scheduled) {
-      const run = this.running.get(key(instanceId, s.row.taskId));
-      if (run && run.lease.token !== s.lease?.token) this.abort(run, 'superseded');
-      if (s.lease) {
-        this.reserved--;
-        this.start(s.row, s.lease);
+  committed(instanceId: string, fx: NetEffects, claims: Array<{ taskId: string } & Lease> | undefined): void {
+    fx.forEachTask((taskId, row, cancelled) => {
+      const run = this.running.size > 0 ? this.running.get(key(instanceId, taskId)) : undefined;
+      if (!row) {
+        if (run) this.abort(run, cancelled ? 'cancelled' : 'removed');
+        return;
       }
-    }
+      const lease = claims?.find((c) => c.taskId === taskId);
+      if (run && run.lease.token !== lease?.token) this.abort(run, 'superseded');
+      if (lease) {
+        this.reserved--;
+        this.start(row, lease);
+      }
+    });
   }
 
   /** Once per flush, after `committed` for every instance. */
@@ -208,12 +214,12 @@ export class Dispatcher {
 
   private completed(run: Running, output: unknown): void {
     const r = run.row;
-    this.finish(run, { type: 'CompleteActivity', instanceId: r.instanceId, taskId: r.taskId, attempt: r.attempt, output });
+    this.finish(run, { type: 'CompleteActivity', instanceId: r.instanceId, taskId: r.taskId, attempt: r.attempt, output, by: this.by });
   }
 
   private failed(run: Running, err: unknown): void {
     const r = run.row;
-    this.finish(run, { type: 'FailActivity', instanceId: r.instanceId, taskId: r.taskId, attempt: r.attempt, error: toErrorInfo(err) });
+    this.finish(run, { type: 'FailActivity', instanceId: r.instanceId, taskId: r.taskId, attempt: r.attempt, error: toErrorInfo(err), by: this.by });
   }
 
   logFor(run: Running, message: string, fields?: Record<string, unknown>): void {
@@ -225,8 +231,12 @@ export class Dispatcher {
     if (run.settled) return;
     this.settle(run);
     this.notify('finished', run, error ?? (command.type === 'FailActivity' ? command.error.message : undefined));
-    this.o.submit({ ...command, by: `worker:${this.o.nodeId}` }, { taskId: run.row.taskId, token: run.lease.token }).catch((err) => {
-      this.o.log('debug', `${command.type} not recorded`, { instanceId: run.row.instanceId, taskId: run.row.taskId, error: String(err) });
+    this.o.submit(command, { taskId: run.row.taskId, token: run.lease.token }).catch((err) => {
+      const rejected = err instanceof CommandRejected;
+      this.o.log(rejected ? 'debug' : 'warn', `${command.type} not recorded`, { instanceId: run.row.instanceId, taskId: run.row.taskId, error: String(err) });
+      // Not a verdict of the core but a storage failure: the task row is still there, leased to us.
+      // Once the lease runs out, look for it again (it re-runs from the same attempt).
+      if (!rejected && !this.closed) setTimeout(() => this.poke(), this.o.leaseMs + 10).unref();
     });
   }
 
@@ -234,7 +244,7 @@ export class Dispatcher {
     if (run.settled) return;
     run.controller?.abort(new Error(message));
     const error: ErrorInfo = { code, message };
-    this.finish(run, { type: 'FailActivity', instanceId: run.row.instanceId, taskId: run.row.taskId, attempt: run.row.attempt, error }, message);
+    this.finish(run, { type: 'FailActivity', instanceId: run.row.instanceId, taskId: run.row.taskId, attempt: run.row.attempt, error, by: this.by }, message);
   }
 
   private abort(run: Running, reason: string): void {
@@ -249,7 +259,6 @@ export class Dispatcher {
     if (run.timeout) clearTimeout(run.timeout);
     if (run.hbTimer) clearTimeout(run.hbTimer);
     if (this.running.get(run.key) === run) this.running.delete(run.key);
-    if (this.running.size === 0 && this.keeper) { clearInterval(this.keeper); this.keeper = undefined; }
     if (this.backlog) this.claimSoon();
   }
 
@@ -280,6 +289,11 @@ export class Dispatcher {
   }
 
   private async renew(): Promise<void> {
+    if (this.running.size === 0) {
+      // Idle: stop ticking until the next task starts (cheaper than stopping after every task).
+      if (this.keeper) { clearInterval(this.keeper); this.keeper = undefined; }
+      return;
+    }
     const now = this.o.clock();
     const due = [...this.running.values()].filter((r) => r.detailsDirty || r.lease.expiresAt - now < this.o.leaseMs / 2);
     if (due.length === 0) return;

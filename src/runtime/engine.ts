@@ -77,7 +77,7 @@ class EmbeddedEngine implements Engine {
     this.definitions = new Definitions(store, this.clock);
     this.dispatcher = new Dispatcher({
       store, registry: this.activities, nodeId: this.nodeId, concurrency: options.concurrency ?? 1000, leaseMs, clock: this.clock,
-      submit: (command, guard) => this.queue.send(command, { guard }),
+      submit: (command, guard) => this.queue.send(command, guard),
       notice: (n) => { if (this.emitter.has('activity')) this.emitter.emit('activity', n); },
       log: this.log,
     });
@@ -107,14 +107,14 @@ class EmbeddedEngine implements Engine {
     const listening = this.emitter.has('committed');
     for (const c of instances) {
       if (listening) {
-        const batch: CommittedBatch = { instanceId: c.instanceId, events: c.events, state: c.state };
+        const batch: CommittedBatch = { instanceId: c.id, events: c.events, state: c.state };
         this.emitter.emit('committed', batch);
       }
-      this.waiters.notify(c.instanceId, c.state);
+      this.waiters.notify(c.id, c.state);
     }
     for (const c of instances) {
-      if (c.scheduled.length > 0 || c.removed.length > 0) this.dispatcher.committed(c.instanceId, c.scheduled, c.removed);
-      for (const dueAt of c.timersSet) this.timers.note(dueAt);
+      this.dispatcher.committed(c.id, c.fx, c.claims);
+      c.fx.forEachTimerSet((dueAt) => this.timers.note(dueAt));
     }
     this.dispatcher.afterFlush();
   }

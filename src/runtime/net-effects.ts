@@ -76,21 +76,14 @@ export class NetEffects {
     return out;
   }
 
-  scheduledTasks(): TaskRow[] {
-    const out: TaskRow[] = [];
-    if (this.tasks) for (const c of this.tasks.values()) if (c.row) out.push(c.row);
-    return out;
+  /** Net task changes, removals first: `row` for a scheduled task, else a removal. */
+  forEachTask(fn: (taskId: string, row: TaskRow | undefined, cancelled: boolean) => void): void {
+    if (!this.tasks) return;
+    for (const [taskId, c] of this.tasks) if (c.removed) fn(taskId, undefined, c.cancelled);
+    for (const [taskId, c] of this.tasks) if (c.row) fn(taskId, c.row, false);
   }
 
-  removedTasks(): Array<{ taskId: string; cancelled: boolean }> {
-    const out: Array<{ taskId: string; cancelled: boolean }> = [];
-    if (this.tasks) for (const [taskId, c] of this.tasks) if (c.removed) out.push({ taskId, cancelled: c.cancelled });
-    return out;
-  }
-
-  timerDueTimes(): number[] {
-    const out: number[] = [];
-    if (this.timers) for (const t of this.timers.values()) if (t) out.push(t.dueAt);
-    return out;
+  forEachTimerSet(fn: (dueAt: number) => void): void {
+    if (this.timers) for (const t of this.timers.values()) if (t) fn(t.dueAt);
   }
 }

@@ -43,6 +43,7 @@ export class TimerService {
 
   /** Arms the one timeout for `dueAt` unless it is already armed for an earlier time. */
   private armAt(dueAt: number): void {
+    if (this.closed) return;
     if (this.armedFor !== undefined && this.armedFor <= dueAt) return;
     if (this.handle) clearTimeout(this.handle);
     this.armedFor = dueAt;
@@ -62,6 +63,7 @@ export class TimerService {
         let due: TimerRow[];
         do {
           due = await this.o.store.dueTimers({ now: this.o.clock(), limit: BATCH, owner: this.o.nodeId, leaseMs: this.o.leaseMs });
+          if (this.closed) return;
           for (const t of due) this.fireOne(t);
         } while (due.length === BATCH && !this.closed);
       } while (this.again && !this.closed);
@@ -77,6 +79,7 @@ export class TimerService {
   private fireOne(t: TimerRow): void {
     const command: Command = { type: 'FireTimer', instanceId: t.instanceId, timerId: t.timerId, by: 'timer' };
     this.o.submit(command).catch((err) => {
+      if (this.closed) return;
       if (err instanceof CommandRejected && (err.code === 'not_found' || err.code === 'stale' || err.code === 'invalid_state')) {
         // The instance no longer knows this timer (or is gone): the row is an orphan.
         this.o.log('debug', 'dropping a timer the instance no longer has', { instanceId: t.instanceId, timerId: t.timerId, reason: err.message });

@@ -6,8 +6,9 @@
  *
  *   node --import tsx test/helpers/crash-child.ts <db> [count]
  */
+import { appendFileSync } from 'node:fs';
 import { openEngine } from '../../src/runtime/engine.js';
-import { ActivityRegistry } from '../../src/runtime/activity.js';
+import { ActivityRegistry, type ActivityContext } from '../../src/runtime/activity.js';
 import type { Definition } from '../../src/model/schema.js';
 
 const [db, countArg] = process.argv.slice(2);
@@ -30,15 +31,22 @@ export const CRASH_WORKFLOW: Definition = {
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Every handler execution that returned, so the test can see work that ran more than once. */
+const executed = (ctx: ActivityContext) => appendFileSync(`${db}.executions`, `${ctx.instanceId} ${ctx.taskId} ${ctx.attempt}\n`);
 const activities = new ActivityRegistry()
-  .register('work', async (input: { step: string }) => { await sleep(Math.random() * 8); return { done: input.step }; })
-  .register('flaky', async (input: { step: string }) => {
-    await sleep(Math.random() * 8);
+  .register('work', async (input: { step: string }, ctx) => {
+    await sleep(Math.random() * 60);
+    executed(ctx);
+    return { done: input.step };
+  })
+  .register('flaky', async (input: { step: string }, ctx) => {
+    await sleep(Math.random() * 60);
+    executed(ctx);
     if (Math.random() < 0.2) throw new Error('transient');
     return { done: input.step };
   });
 
-const engine = await openEngine({ db, activities, snapshotEvery: 7, concurrency: 500 });
+const engine = await openEngine({ db, activities, snapshotEvery: 7, concurrency: 32 });
 await engine.deploy(CRASH_WORKFLOW);
 process.stdout.write('READY\n');
 const ids = await Promise.all(Array.from({ length: COUNT }, (_, i) => engine.start('crashy', { i }, { idempotencyKey: `crash-${i}` })));

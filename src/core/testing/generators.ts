@@ -11,7 +11,7 @@ import type { Definition } from '../../model/schema.js';
 export type ErrorActionName = 'fail' | 'continue' | 'compensate' | 'manual';
 
 export type Item =
-  | { kind: 'task'; maxAttempts: number; onError?: ErrorActionName; errorEdge: boolean; compensate: boolean; skippable: boolean }
+  | { kind: 'task'; maxAttempts: number; onError?: ErrorActionName; errorEdge: boolean; cancelEdge: boolean; compensate: boolean; skippable: boolean }
   | { kind: 'wait'; event: string; timeout: boolean; timeoutEdge: boolean }
   | { kind: 'timer'; minutes: number }
   | { kind: 'human'; deadline: boolean; onTimeout?: 'approve' | 'reject' | 'escalate' | 'transition'; errorEdge: boolean }
@@ -39,6 +39,7 @@ const leaf = (): fc.Arbitrary<Item> => fc.oneof(
     maxAttempts: fc.integer({ min: 1, max: 3 }),
     onError: fc.option(fc.constantFrom<ErrorActionName>('fail', 'continue', 'compensate', 'manual'), { nil: undefined }),
     errorEdge: fc.boolean(),
+    cancelEdge: fc.boolean(),
     compensate: fc.boolean(),
     skippable: fc.boolean(),
   }) },
@@ -115,6 +116,8 @@ export function toDefinition(p: Program): Definition {
         });
         tr(sid, next);
         if (item.errorEdge) tr(sid, next, { on: 'error', error: ['e1'] });
+        // A cleanup path on cancel: the rest of the flow.
+        if (item.cancelEdge) tr(sid, next, { on: 'cancel' });
         return sid;
       }
       case 'wait': {

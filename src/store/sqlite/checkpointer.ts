@@ -56,9 +56,12 @@ export class Checkpointer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.worker.ref(); // keep the process alive until the worker has closed its connection
+    let timer: NodeJS.Timeout | undefined;
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage('close');
-    await Promise.race([exited, new Promise<void>((r) => setTimeout(r, 1000).unref())]);
+    await Promise.race([exited, new Promise<void>((r) => { timer = setTimeout(r, 1000); })]);
+    clearTimeout(timer);
     await this.worker.terminate().catch(() => undefined);
   }
 }
