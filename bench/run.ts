@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --only NAME] [--event-layout chunk|row] [--concurrency N] [--verbose] [--profile FILE] [--pg URL]`
+ * `npm run bench [-- --only NAME] [--concurrency N] [--verbose] [--profile FILE] [--pg URL]`
  *
  * Prints one JSON object per line: {name, backend, steps_per_s, workflows_per_s, p50_ms, p99_ms}.
  *  - steps-throughput: 2,000 concurrent instances of a 10-step no-op workflow, fresh temp SQLite file.
@@ -13,7 +13,6 @@ import type { Definition } from '../src/model/schema.js';
 import type { Engine } from '../src/runtime/api.js';
 import { openEngineWithStore } from '../src/runtime/engine.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
-import type { EventLayout } from '../src/store/sqlite/event-log.js';
 
 interface Result {
   name: string;
@@ -30,7 +29,6 @@ function arg(name: string): string | undefined {
 }
 
 const only = arg('only');
-const layout = (arg('event-layout') ?? 'chunk') as EventLayout;
 const concurrency = arg('concurrency') !== undefined ? Number(arg('concurrency')) : undefined;
 const pg = arg('pg');
 const verbose = process.argv.includes('--verbose');
@@ -63,7 +61,7 @@ export function noopWorkflow(id = 'bench10', steps = STEPS): Definition {
 
 async function withEngine<T>(fn: (e: Engine) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-'));
-  const store = new SqliteStore(join(dir, 'bench.db'), { eventLayout: layout });
+  const store = new SqliteStore(join(dir, 'bench.db'));
   const engine = await openEngineWithStore(store, { ...(concurrency !== undefined && { concurrency }) });
   try {
     await engine.deploy(noopWorkflow());
@@ -74,7 +72,7 @@ async function withEngine<T>(fn: (e: Engine) => Promise<T>): Promise<T> {
   }
 }
 
-const backend = `sqlite${layout === 'chunk' ? '' : `-${layout}log`}`;
+const backend = 'sqlite';
 
 async function stepsThroughput(instances = 2000): Promise<Result> {
   return withEngine(async (engine) => {

@@ -15,6 +15,7 @@ export * from './model/index.js';
 export * from './core/index.js';
 
 // runtime
+export { openEngine } from './runtime/engine.js';
 export type {
   Engine, EngineOptions, StartOptions, InstanceSummary, HumanTaskRow, CommittedBatch, ActivityNotice, EngineEventMap,
 } from './runtime/api.js';

@@ -67,7 +67,7 @@ test('tracker: a retrying step says which attempt comes next and when', async ()
   tracker.applyAll(sim.log);
   const row = tracker.rows.get('charge')!;
   assert.equal(row.state, 'retrying');
-  assert.match(describeStep(row, sim.now), /^retrying \(attempt 2, next at \S+; last error card_declined: declined\)$/);
+  assert.match(describeStep(row, sim.now), /^retrying \(attempt 2, next at \S+, in 1\.00s; last error card_declined: declined\)$/);
 });
 
 test('tracker: an unhandled failure names the failing step', async () => {

@@ -24,7 +24,7 @@ import { checkInvariants } from '../src/core/testing/invariants.js';
 import { drain, step, type Choice } from '../src/core/testing/driver.js';
 import type { Definition } from '../src/model/schema.js';
 
-const NUM_RUNS = Number(process.env.WEFT_PROPERTY_RUNS ?? 150);
+const NUM_RUNS = Number(process.env.WEFT_PROPERTY_RUNS ?? 300);
 const seedOpt = process.env.WEFT_PROPERTY_SEED ? { seed: Number(process.env.WEFT_PROPERTY_SEED) } : {};
 
 const choices = fc.array(fc.tuple(fc.nat(1000), fc.nat(1000)), { maxLength: 40 });

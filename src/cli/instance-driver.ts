@@ -31,6 +31,8 @@ export interface WaitingItem {
   stepId: string;
   kind: 'human' | 'event' | 'paused' | 'other';
   description: string;
+  /** One answers-file entry that would answer it (YAML flow style). */
+  example?: string;
 }
 
 const HISTORY_PAGE = 5_000;
@@ -300,12 +302,25 @@ function describeWait(instanceId: string, run: StepRun): WaitingItem | undefined
       instanceId,
       stepId: run.stepId,
       kind: 'human',
+      example: `{step: ${run.stepId}, action: ${h.actions[0] ?? 'approve'}${exampleFormData(h.form)}}`,
       description: `${h.kind === 'manual' ? 'manual intervention' : 'human task'}${h.title && h.title !== run.stepId ? ` "${h.title}"` : ''} — actions: ${h.actions.join(', ')}${who ? ` — for ${who}` : ''}${deadline}`,
     };
   }
   if (run.status === 'waiting_event' && run.wait) {
     const key = run.wait.key !== undefined ? ` with key ${compactJson(run.wait.key, 60)}` : '';
-    return { instanceId, stepId: run.stepId, kind: 'event', description: `event "${run.wait.event}"${key}` };
+    return { instanceId, stepId: run.stepId, kind: 'event', description: `event "${run.wait.event}"${key}`, example: `{event: ${run.wait.event}, payload: {}}` };
   }
   return undefined;
+}
+
+/** `, data: {approved: true}`: the form's required fields with placeholder values. */
+function exampleFormData(form: unknown): string {
+  const schema = form as { properties?: Record<string, { type?: string; enum?: unknown[] }>; required?: string[] } | undefined;
+  if (!schema?.properties) return '';
+  const fields = (schema.required ?? []).map((name) => {
+    const field = schema.properties?.[name] ?? {};
+    const value = field.enum?.length ? field.enum[0] : field.type === 'boolean' ? true : field.type === 'number' || field.type === 'integer' ? 0 : '...';
+    return `${name}: ${JSON.stringify(value)}`;
+  });
+  return `, data: {${fields.join(', ')}}`;
 }

@@ -9,6 +9,8 @@ export interface CliIO {
   stderr: NodeJS.WritableStream;
   /** Whether questions may be asked (stdin is a terminal). */
   interactive: boolean;
+  /** Calls `handler` on Ctrl+C (once); returns a function that removes it. */
+  onInterrupt?(handler: () => void): () => void;
 }
 
 /** Exit codes, documented in docs/cli.md. */
@@ -20,6 +22,8 @@ export const EXIT = {
   usage: 2,
   /** The run stopped while the instance still waits for a person or an outside event. */
   waiting: 3,
+  /** Interrupted with Ctrl+C (the instance stays in the database). */
+  interrupted: 130,
 } as const;
 
 export class CliError extends Error {
@@ -30,7 +34,15 @@ export class CliError extends Error {
 }
 
 export function processIO(): CliIO {
-  return { stdout: process.stdout, stderr: process.stderr, interactive: Boolean(process.stdin.isTTY) };
+  return {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    interactive: Boolean(process.stdin.isTTY),
+    onInterrupt(handler) {
+      process.once('SIGINT', handler);
+      return () => process.off('SIGINT', handler);
+    },
+  };
 }
 
 export function writeLine(stream: NodeJS.WritableStream, text = ''): void {

@@ -87,7 +87,13 @@ export async function resumeCommand(options: ResumeCommandOptions, io: CliIO): P
     // Roots first: their children are then picked up through the parent link.
     for (const u of unfinished.filter((x) => !x.parentId)) await session.driver.watch(u.id, u.definition);
     for (const u of unfinished.filter((x) => x.parentId)) await session.driver.watch(u.id, u.definition);
+    const offInterrupt = io.onInterrupt?.(() => {
+      session.view.stop();
+      writeLine(io.stderr, `\ninterrupted: the unfinished instances stay in ${db}; continue with: weft resume --db ${db}`);
+      void engine.close().finally(() => process.exit(EXIT.interrupted));
+    });
     await session.driver.untilSettled();
+    offInterrupt?.();
     session.view.stop();
     session.driver.close();
 

@@ -96,11 +96,8 @@ function printWaiting(io: CliIO, outcome: InstanceOutcome, db: string): void {
   const out = io.stdout;
   writeLine(out, colors.yellow(`⏸ instance ${outcome.instanceId} is ${outcome.status} and can only go on with outside input:`));
   for (const item of outcome.waiting) writeLine(out, `  step ${item.stepId}: ${item.description}`);
-  const human = outcome.waiting.find((w) => w.kind === 'human');
-  const event = outcome.waiting.find((w) => w.kind === 'event');
   writeLine(out, '  to answer, write an answers file, e.g. answers.yaml:');
-  if (human) writeLine(out, `    - {step: ${human.stepId}, action: approve, data: {}}`);
-  if (event) writeLine(out, `    - {event: ${event.description.match(/^event "([^"]*)"/)?.[1] ?? 'name'}, payload: {}}`);
-  if (!human && !event) writeLine(out, '    - {step: STEP, action: ACTION}');
+  const examples = outcome.waiting.flatMap((w) => (w.example ? [w.example] : []));
+  for (const example of examples.length ? examples : ['{step: STEP, action: ACTION}']) writeLine(out, `    - ${example}`);
   writeLine(out, `  then: weft resume --db ${db} --answers answers.yaml`);
 }

@@ -76,12 +76,19 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
     try {
       instanceId = await engine.start(definition, input, { labels });
     } catch (err) {
-      throw new CliError(`the instance could not start: ${(err as Error).message}`, isInputProblem(err) ? EXIT.usage : EXIT.failure);
+      const hint = isInputProblem(err) && options.input === undefined ? `\n  pass the workflow input with --input '{…}' or --input @file.json` : '';
+      throw new CliError(`the instance could not start: ${(err as Error).message}${hint}`, isInputProblem(err) ? EXIT.usage : EXIT.failure);
     }
     info('instance', instanceId);
     if (!json) writeLine(io.stdout);
+    const offInterrupt = io.onInterrupt?.(() => {
+      session.view.stop();
+      writeLine(io.stderr, `\ninterrupted: instance ${instanceId} stays in ${db}; continue it with: weft resume --db ${db}`);
+      void engine.close().finally(() => process.exit(EXIT.interrupted));
+    });
     await session.driver.watch(instanceId, definition);
     await session.driver.untilSettled();
+    offInterrupt?.();
     session.view.stop();
     session.driver.close();
 

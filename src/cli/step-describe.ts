@@ -20,7 +20,7 @@ export function stepIcon(state: StepDisplayState): string {
   }
 }
 
-/** `retrying (attempt 3 at 14:02:11, last: http_503 …)`, `timer until 14:05:00`, `completed in 12ms`. */
+/** `retrying (attempt 3, next at 14:02:11, in 2.00s; last error http_503: …)`, `timer until 14:05:00 (3m00s left)`, `completed in 12ms`. */
 export function describeStep(row: StepRow, now: number = Date.now(), options: { elapsed?: boolean } = {}): string {
   const runs = row.runs > 1 ? ` ×${row.runs}` : '';
   const attempts = row.attempt > 1 ? `, attempt ${row.attempt}` : '';
@@ -34,7 +34,7 @@ export function describeStep(row: StepRow, now: number = Date.now(), options: { 
       return `running${elapsed}${attempts}${runs}`;
     }
     case 'retrying': {
-      const next = row.nextRetryAt !== undefined ? `, next at ${formatClock(row.nextRetryAt, now)}` : '';
+      const next = row.nextRetryAt !== undefined ? `, next at ${formatClock(row.nextRetryAt, now)}, in ${formatDuration(Math.max(0, row.nextRetryAt - now))}` : '';
       const last = row.lastError ? `; last error ${row.lastError.code}: ${row.lastError.message}` : '';
       return `retrying (attempt ${row.attempt + 1}${next}${last})`;
     }

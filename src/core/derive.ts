@@ -85,6 +85,12 @@ export function deriveEffects(def: CompiledDefinition, events: EngineEvent[], st
       case 'HumanTaskCompleted':
         fx.humanTasksToClose.push(e.runId);
         break;
+      case 'HumanTaskEscalated': {
+        // Reassigned (new groups, new deadline): the open task row is replaced.
+        const run = state.active[e.runId];
+        if (run?.human) fx.humanTasksToOpen.push({ runId: e.runId, stepId: run.stepId, task: run.human, ...(run.input !== undefined && { input: run.input }) });
+        break;
+      }
       case 'WorkflowCompleted':
       case 'WorkflowFailed':
       case 'WorkflowCancelled':

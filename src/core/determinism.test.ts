@@ -75,7 +75,7 @@ describe('determinism', () => {
     await scenario(h);
     let state: InstanceState | null = null;
     for (const e of h.log) {
-      const stateBefore = structuredClone(state);
+      const stateBefore: InstanceState | null = structuredClone(state);
       const eventBefore = structuredClone(e);
       const next: InstanceState = evolve(state, e);
       assert.deepStrictEqual(state, stateBefore);

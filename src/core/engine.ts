@@ -301,7 +301,13 @@ async function deliver(m: Machine, name: string, key: unknown, payload: unknown,
     if (run.status !== 'waiting_event' || run.wait?.event !== name) continue;
     if (key !== undefined && JSON.stringify(run.wait.key) !== JSON.stringify(key)) continue;
     const step = m.step(run.stepId).step as StepOf<'wait'>;
-    if (!(await m.waitMatches(step, payload))) continue;
+    let matches: boolean;
+    try {
+      matches = await m.waitMatches(step, payload);
+    } catch (err) {
+      reject('invalid_input', `the payload of "${name}" cannot be matched by step "${run.stepId}": ${(err as Error).message}`);
+    }
+    if (!matches) continue;
     matched.push(run);
   }
   if (matched.length === 0) {

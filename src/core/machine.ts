@@ -170,7 +170,8 @@ export class Machine {
     // A signal sent to this instance before anyone waited is consumed now.
     for (let i = 0; i < this.state.signals.length; i++) {
       const sig = this.state.signals[i];
-      if (sig.name === step.event && (await this.waitMatches(step, sig.payload))) {
+      // A buffered signal whose payload the `match` cannot even evaluate is not for this wait.
+      if (sig.name === step.event && (await this.waitMatches(step, sig.payload).catch(() => false))) {
         this.emit({ type: 'SignalConsumed', index: i });
         return this.finishWait(runId, sig.payload);
       }
@@ -268,7 +269,13 @@ export class Machine {
     while (f.running < limit && f.next < f.items.length && this.state.status !== 'paused') {
       const index = f.next;
       const item = f.items[index];
-      const input = step.input !== undefined ? await evaluateMapping(step.input, this.scope({ item, index })) : item;
+      let input = item;
+      try {
+        if (step.input !== undefined) input = await evaluateMapping(step.input, this.scope({ item, index }));
+      } catch (err) {
+        if (!(err instanceof Error) || err.name === 'CommandRejected') throw err;
+        return this.failRun(runId, { code: 'expression_error', message: `item ${index}: ${err.message}`, nonRetryable: true });
+      }
       if (step.workflow !== undefined) {
         this.emit({
           type: 'ForeachChildStarted', runId, index, childId: `${this.state.id}/${runId}[${index}]`,
@@ -346,7 +353,14 @@ export class Machine {
     }
     if (Object.keys(this.state.active).length === 0 && this.state.parked.length === 0) {
       const mapping = step.output ?? this.def.def.result;
-      const output = mapping !== undefined ? await evaluateMapping(mapping, this.scope({ output: from })) : from;
+      let output = from;
+      try {
+        if (mapping !== undefined) output = await evaluateMapping(mapping, this.scope({ output: from }));
+      } catch (err) {
+        // The end step has completed: the instance fails (there is no step left to fail).
+        if (!(err instanceof Error) || err.name === 'CommandRejected') throw err;
+        return this.failWorkflow({ code: 'expression_error', message: err.message });
+      }
       this.finishWorkflow(output);
     }
   }
@@ -547,7 +561,14 @@ export class Machine {
     const entry = this.state.compensable.find((c) => c.runId === runId)!;
     const step = this.step(entry.stepId).step as StepOf<'task'>;
     const output = this.state.steps[entry.stepId]?.output;
-    const input = step.compensate!.input !== undefined ? await evaluateMapping(step.compensate!.input, this.scope({ output })) : output;
+    let input = output;
+    try {
+      if (step.compensate!.input !== undefined) input = await evaluateMapping(step.compensate!.input, this.scope({ output }));
+    } catch (err) {
+      if (!(err instanceof Error) || err.name === 'CommandRejected') throw err;
+      this.emit({ type: 'WorkflowFailed', error: { code: 'compensation_failed', message: `compensation of "${entry.stepId}" failed: ${err.message}` } });
+      return;
+    }
     this.emit({
       type: 'ActivityScheduled',
       task: { taskId: `${runId}~comp`, runId, activity: step.compensate!.activity, input, attempt: 1, status: 'scheduled', purpose: 'compensate' },

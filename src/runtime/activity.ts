@@ -42,6 +42,11 @@ export class ActivityFailure extends Error {
 /** Turns anything an activity threw into a serialisable failure. */
 export function toErrorInfo(err: unknown): ErrorInfo {
   if (err instanceof ActivityFailure) return err.toErrorInfo();
+  // An ActivityFailure from another copy of this module (e.g. a user's module importing the
+  // sources while the engine runs from dist/) fails `instanceof`; recognise it by shape.
+  if (err instanceof Error && err.name === 'ActivityFailure' && typeof (err as Partial<ActivityFailure>).toErrorInfo === 'function') {
+    return (err as ActivityFailure).toErrorInfo();
+  }
   if (err instanceof Error) {
     const code = (err as { code?: unknown }).code;
     return { code: typeof code === 'string' ? code : 'activity_error', message: err.message };

@@ -53,6 +53,12 @@ export interface CommitHost {
   random(): number;
   limits: DecideContext['limits'];
   snapshotEvery: number;
+  /**
+   * Most commands taken into one flush (follow-ups come on top). Moderate batches measured best:
+   * the transaction cost is amortised, while the working set of a flush stays small enough for
+   * the young generation, and activities start sooner (docs/storage.md).
+   */
+  maxBatch: number;
   /** Called before the commit for each instance's net scheduled tasks: leases this node writes now. */
   planClaims(tasks: TaskRow[], now: number): Array<{ taskId: string } & Lease> | undefined;
   /** The commit failed: any planned claims are void. */
@@ -80,7 +86,6 @@ class Work implements CachedInstance, CommittedInstance {
   }
 }
 
-const MAX_COMMANDS_PER_FLUSH = Number(process.env.WEFT_MAX_FLUSH ?? 10_000);
 const MAX_TRIES = 5;
 
 export class CommitQueue {
@@ -116,6 +121,11 @@ export class CommitQueue {
     while (this.current && this.dirty.has(instanceId)) await this.current.catch(() => undefined);
   }
 
+  /** The instance's cached state has changes not committed yet. */
+  isDirty(instanceId: string): boolean {
+    return this.dirty.has(instanceId);
+  }
+
   /** Resolves when the queue is empty and no flush is running. */
   async drain(): Promise<void> {
     while (this.current || this.queue.length > 0 || this.scheduled) {
@@ -141,14 +151,15 @@ export class CommitQueue {
   }
 
   private async flush(): Promise<void> {
-    const list = this.queue.length <= MAX_COMMANDS_PER_FLUSH ? this.queue : this.queue.slice(0, MAX_COMMANDS_PER_FLUSH);
-    this.queue = this.queue.length <= MAX_COMMANDS_PER_FLUSH ? [] : this.queue.slice(MAX_COMMANDS_PER_FLUSH);
+    const max = this.host.maxBatch;
+    const list = this.queue.length <= max ? this.queue : this.queue.slice(0, max);
+    this.queue = this.queue.length <= max ? [] : this.queue.slice(max);
     const work = new Map<string, Work>();
     const deferred: Pending[] = [];
     for (let i = 0; i < list.length; i++) {
       const p = list[i];
       const w = work.get(p.command.instanceId);
-      if (w?.poisoned) { deferred.push(p); continue; }
+      if (w?.poisoned) { deferred.push(p.followUp ? { ...p, followUp: false } : p); continue; }
       try {
         await this.run(p, work, list);
       } catch (err) {

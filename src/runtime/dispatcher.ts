@@ -101,6 +101,11 @@ export class Dispatcher {
   private keeper?: NodeJS.Timeout;
 
   private readonly by: string;
+  /**
+   * Heartbeat details of failed attempts, for the next attempt of the same task in this process
+   * (the row is deleted with the failure; a re-run after a crash gets them from the row instead).
+   */
+  private readonly carried = new Map<string, unknown>();
 
   constructor(private readonly o: DispatcherOptions) {
     this.token = leaseTokens(o.nodeId);
@@ -197,7 +202,9 @@ export class Dispatcher {
     if (row.heartbeatTimeoutMs !== undefined) this.armHeartbeat(run, row.heartbeatTimeoutMs);
     this.ensureKeeper();
     const ctx = new TaskContext(run, this);
-    if (lastHeartbeat !== undefined) ctx.lastHeartbeat = lastHeartbeat;
+    const previous = lastHeartbeat ?? this.carried.get(run.key);
+    if (previous !== undefined) ctx.lastHeartbeat = previous;
+    this.carried.delete(run.key);
     this.notify('started', run);
     let result: unknown;
     try {
@@ -230,6 +237,7 @@ export class Dispatcher {
   private finish(run: Running, command: Command, error?: string): void {
     if (run.settled) return;
     this.settle(run);
+    if (command.type === 'FailActivity' && run.details !== undefined) this.carry(run.key, run.details);
     this.notify('finished', run, error ?? (command.type === 'FailActivity' ? command.error.message : undefined));
     this.o.submit(command, { taskId: run.row.taskId, token: run.lease.token }).catch((err) => {
       const rejected = err instanceof CommandRejected;
@@ -312,6 +320,12 @@ export class Dispatcher {
     } catch (err) {
       this.o.log('error', 'renewing leases failed', { error: String(err) });
     }
+  }
+
+  private carry(key: string, details: unknown): void {
+    this.carried.delete(key);
+    this.carried.set(key, details);
+    if (this.carried.size > 10_000) this.carried.delete(this.carried.keys().next().value as string);
   }
 
   private warnUnknown(activity: string): void {

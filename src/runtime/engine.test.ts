@@ -246,6 +246,30 @@ describe('engine: running workflows', () => {
     assert.equal(b.error?.code, 'heartbeat_timeout');
   });
 
+  it('keeps heartbeat details for the next attempt, and heartbeats keep a slow activity alive', async () => {
+    const e = await engine();
+    const seen: unknown[] = [];
+    e.registerActivity('beat', async (_input, ctx) => {
+      seen.push(ctx.lastHeartbeat);
+      for (let i = 0; i < 5; i++) {
+        ctx.heartbeat({ attempt: ctx.attempt, progress: i });
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      if (ctx.attempt === 1) throw new Error('try again');
+      return { ok: true };
+    });
+    await e.deploy({
+      id: 'beat', version: '1.0.0', retry: { maxAttempts: 2, initialInterval: '5ms', jitter: 0 },
+      steps: [{ id: 'start', type: 'start', next: 't' }, { id: 't', type: 'task', activity: 'beat', heartbeatTimeout: '30ms', next: 'end' }, { id: 'end', type: 'end' }],
+    });
+    const notices: string[] = [];
+    e.on('activity', (n) => notices.push(n.type));
+    const done = await e.waitUntilDone(await e.start('beat', {}), { timeoutMs: 5000 });
+    assert.equal(done.status, 'completed', JSON.stringify(done.error));
+    assert.deepEqual(seen, [undefined, { attempt: 1, progress: 4 }]);
+    assert.ok(notices.includes('started') && notices.includes('heartbeat') && notices.includes('finished'));
+  });
+
   it('bounds in-process concurrency and drains the backlog', async () => {
     const e = await engine({ concurrency: 2 });
     let now = 0;

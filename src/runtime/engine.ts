@@ -33,6 +33,8 @@ export interface EngineInternals {
   cacheSize?: number;
   /** Lease length for tasks and timers this node takes, ms (default 60 s). */
   leaseMs?: number;
+  /** Most commands per group commit (default 500). */
+  maxBatch?: number;
 }
 
 export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
@@ -87,6 +89,7 @@ class EmbeddedEngine implements Engine {
       random,
       limits: { maxPayloadBytes: this.maxPayloadBytes },
       snapshotEvery: options.snapshotEvery ?? 100,
+      maxBatch: internals.maxBatch ?? 500,
       planClaims: (tasks, now) => this.dispatcher.planClaims(tasks, now),
       claimsVoid: () => this.dispatcher.claimsVoid(),
       committed: (instances) => this.committed(instances),
@@ -97,8 +100,11 @@ class EmbeddedEngine implements Engine {
   async open(): Promise<void> {
     if (this.options.recover === false) return;
     // Embedded: this process owns the file, so every lease left behind belongs to a dead process.
-    const released = await this.store.releaseLeases();
-    if (released > 0) this.log('info', 'recovering tasks left running by a previous process', { tasks: released });
+    // A shared database (PostgreSQL) must not do this: other nodes' leases run out on their own.
+    if (this.store.backend === 'sqlite') {
+      const released = await this.store.releaseLeases();
+      if (released > 0) this.log('info', 'recovering tasks left running by a previous process', { tasks: released });
+    }
     this.dispatcher.poke();
     await this.timers.start();
   }
@@ -219,12 +225,16 @@ class EmbeddedEngine implements Engine {
 
   async getState(instanceId: string): Promise<InstanceState | undefined> {
     const live = await this.liveState(instanceId);
-    return live && structuredClone(live);
+    return live && (JSON.parse(JSON.stringify(live)) as InstanceState); // a copy, exactly as a reload from the log gives
   }
 
+  /** The cached state as committed (never one a flush is half-way through). Do not mutate. */
   private async liveState(instanceId: string): Promise<InstanceState | undefined> {
-    await this.queue.settled(instanceId);
-    return (await this.queue.loader.load(instanceId))?.state;
+    for (;;) {
+      await this.queue.settled(instanceId);
+      const state = (await this.queue.loader.load(instanceId))?.state;
+      if (!this.queue.isDirty(instanceId)) return state;
+    }
   }
 
   async getStateAt(instanceId: string, seq: number): Promise<InstanceState | undefined> {

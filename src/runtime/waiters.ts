@@ -62,7 +62,7 @@ export class Waiters {
     }
     if (ok) {
       this.remove(instanceId, w);
-      w.resolve(structuredClone(state));
+      w.resolve(JSON.parse(JSON.stringify(state)) as InstanceState); // a copy, as a reload would give (faster than structuredClone here)
     }
   }
 

@@ -5,12 +5,11 @@
  * compensate) whose rejection is fine. `drain` then plays a cooperative world (no control
  * commands) and must bring the instance to an end.
  */
-import type { Command, ErrorInfo, InstanceState } from '../types.js';
+import type { ErrorInfo, InstanceState } from '../types.js';
 import { TERMINAL_STATUSES } from '../types.js';
-import type { Harness } from './harness.js';
+import type { Cmd, Harness } from './harness.js';
 import { EVENTS } from './generators.js';
 
-type Cmd = Omit<Command, 'instanceId'>;
 export type Choice = [number, number];
 
 /** Every command the world could send now (some of which the core may reject). */
@@ -40,8 +39,15 @@ export function possibleCommands(h: Harness, b: number, cooperative: boolean): C
     }
     if (run.childId) out.push({ type: 'ChildFinished', childId: run.childId, status: cooperative || b % 4 ? 'completed' : 'failed', output: { c: b % 7 }, error: { code: 'child', message: 'child failed' } } as Cmd);
     if (run.foreach) {
-      // Items here are activities; an unknown child is stale.
-      if (!cooperative && b % 9 === 0) out.push({ type: 'ChildFinished', childId: `${s.id}/${run.id}[0]`, status: 'completed' } as Cmd);
+      const f = run.foreach;
+      const children = h.def.steps.get(run.stepId)?.step.type === 'foreach' && 'workflow' in h.def.steps.get(run.stepId)!.step;
+      for (let i = 0; i < f.next; i++) {
+        if (children && !(i in f.results)) {
+          out.push({ type: 'ChildFinished', childId: `${s.id}/${run.id}[${i}]`, status: cooperative || b % 4 ? 'completed' : 'failed', output: { c: b % 7 }, error: { code: 'child', message: 'child failed' } } as Cmd);
+        }
+      }
+      // A duplicate, an item not started, or an item run as an activity: rejected.
+      if (!cooperative && b % 9 === 0) out.push({ type: 'ChildFinished', childId: `${s.id}/${run.id}[${b % 3}]`, status: 'completed' } as Cmd);
     }
   }
   if (s.status === 'paused') out.push({ type: 'Resume' } as Cmd);

@@ -15,8 +15,8 @@ export type Item =
   | { kind: 'wait'; event: string; timeout: boolean; timeoutEdge: boolean }
   | { kind: 'timer'; minutes: number }
   | { kind: 'human'; deadline: boolean; onTimeout?: 'approve' | 'reject' | 'escalate' | 'transition'; errorEdge: boolean }
-  | { kind: 'foreach'; concurrency: number }
-  | { kind: 'child' }
+  | { kind: 'foreach'; concurrency: number; children: boolean }
+  | { kind: 'child'; timeout: boolean }
   | { kind: 'decision'; branches: Item[][] }
   | { kind: 'parallel'; branches: Item[][]; mode: 'all' | 'any' | 'n'; n: number }
   | { kind: 'inclusive'; branches: Item[][]; mode: 'all' | 'any' }
@@ -51,8 +51,8 @@ const leaf = (): fc.Arbitrary<Item> => fc.oneof(
     onTimeout: fc.option(fc.constantFrom('approve' as const, 'reject' as const, 'escalate' as const, 'transition' as const), { nil: undefined }),
     errorEdge: fc.boolean(),
   }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('foreach' as const), concurrency: fc.integer({ min: 1, max: 2 }) }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'child' as const }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('foreach' as const), concurrency: fc.integer({ min: 1, max: 2 }), children: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant('child' as const), timeout: fc.boolean() }) },
 );
 
 /** Programs up to `maxDepth` nested blocks. */
@@ -148,13 +148,16 @@ export function toDefinition(p: Program): Definition {
       }
       case 'foreach': {
         const sid = id('foreach');
-        steps.push({ id: sid, type: 'foreach', items: 'input.items', activity: 'item', concurrency: item.concurrency, retry: { maxAttempts: 2 } });
+        steps.push({
+          id: sid, type: 'foreach', items: 'input.items', concurrency: item.concurrency, retry: { maxAttempts: 2 },
+          ...(item.children ? { workflow: 'sub' } : { activity: 'item' }),
+        });
         tr(sid, next);
         return sid;
       }
       case 'child': {
         const sid = id('child');
-        steps.push({ id: sid, type: 'subworkflow', workflow: 'sub' });
+        steps.push({ id: sid, type: 'subworkflow', workflow: 'sub', ...(item.timeout && { timeout: '1h' }) });
         tr(sid, next);
         return sid;
       }

@@ -37,7 +37,8 @@ export interface HarnessOptions {
   checkEachCommand?: boolean;
 }
 
-type Cmd = Omit<Command, 'instanceId'> & { instanceId?: string };
+/** A command whose `instanceId` the harness fills in. */
+export type Cmd = Command extends infer C ? (C extends Command ? Omit<C, 'instanceId'> & { instanceId?: string } : never) : never;
 
 const registry: Harness[] = [];
 

@@ -11,7 +11,7 @@ import { DuplicateInstanceError, LeaseLostError, SeqConflictError } from '../err
 import { canonicalJson, toJsonColumn } from '../json.js';
 import type { CommitBatch, InstanceWrite, NewInstance, OutboxMessage } from '../types.js';
 import type { EventLog } from './event-log.js';
-import { timerBody } from './rows.js';
+import { taskBody, timerBody } from './rows.js';
 
 export type Statement = Database.Statement<unknown[], unknown>;
 
@@ -19,7 +19,7 @@ export class CommitWriter {
   private readonly s: Record<string, Statement>;
   readonly run: (batch: CommitBatch) => void;
 
-  constructor(private readonly db: Database.Database, private readonly log: EventLog) {
+  constructor(db: Database.Database, private readonly log: EventLog) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertInstance: p(`INSERT INTO instances (id, definition_id, definition_version, namespace, status, seq, parent_id,
@@ -104,7 +104,7 @@ export class CommitWriter {
       const claims = e.claims;
       for (const t of e.tasksToSchedule) {
         const claim = claims ? claims.find((c) => c.taskId === t.taskId) : undefined;
-        s.upsertTask.run(id, t.taskId, t.activity, t.queue ?? null, t.priority ?? 0, t.attempt, JSON.stringify(t),
+        s.upsertTask.run(id, t.taskId, t.activity, t.queue ?? null, t.priority ?? 0, t.attempt, taskBody(t),
           claim ? claim.owner : null, claim ? claim.token : null, claim ? claim.expiresAt : null, claim ? 1 : 0, now);
       }
     }

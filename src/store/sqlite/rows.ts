@@ -44,6 +44,10 @@ export function toInstance(r: InstanceSqlRow): InstanceRecord {
 export interface TaskSqlRow {
   instance_id: string;
   task_id: string;
+  activity: string;
+  queue: string | null;
+  priority: number;
+  attempt: number;
   body: string;
   owner: string | null;
   lease_token: string | null;
@@ -53,9 +57,19 @@ export interface TaskSqlRow {
   created_at: number;
 }
 
+/** The task row minus what has its own column (instance, task id, activity, queue, priority, attempt). */
+export function taskBody(t: TaskRow): string {
+  const { instanceId: _i, taskId: _t, activity: _a, queue: _q, priority: _p, attempt: _n, ...rest } = t;
+  return JSON.stringify(rest);
+}
+
 export function toTask(r: TaskSqlRow): StoredTask {
-  const row = JSON.parse(r.body) as TaskRow;
-  const out: StoredTask = { ...row, instanceId: r.instance_id, taskId: r.task_id, claims: r.claims, createdAt: r.created_at };
+  const rest = JSON.parse(r.body) as Omit<TaskRow, 'instanceId' | 'taskId' | 'activity' | 'queue' | 'priority' | 'attempt'>;
+  const out: StoredTask = {
+    ...rest, instanceId: r.instance_id, taskId: r.task_id, activity: r.activity, priority: r.priority, attempt: r.attempt,
+    claims: r.claims, createdAt: r.created_at,
+  };
+  if (r.queue !== null) out.queue = r.queue;
   if (r.owner !== null && r.lease_token !== null && r.lease_expires_at !== null) {
     out.lease = { owner: r.owner, token: r.lease_token, expiresAt: r.lease_expires_at };
   }

@@ -7,8 +7,7 @@ import { runStoreConformance, evs, inst } from '../conformance.js';
 import { SqliteStore } from './store.js';
 import { loadMigrations } from './migrate.js';
 
-runStoreConformance('sqlite (chunk log)', () => new SqliteStore(':memory:', { eventLayout: 'chunk' }));
-runStoreConformance('sqlite (row log)', () => new SqliteStore(':memory:', { eventLayout: 'row' }));
+runStoreConformance('sqlite', () => new SqliteStore(':memory:'));
 
 describe('sqlite specifics', () => {
   it('applies numbered migrations once and records them', () => {

@@ -17,7 +17,7 @@ import type {
   OutboxRow, ReadEventsOptions, Store, StoredTask, TaskKey, TimerRow, WaitRow,
 } from '../types.js';
 import { CommitWriter, type Statement } from './commit.js';
-import { createEventLog, type EventLayout, type EventLog } from './event-log.js';
+import { EventLog } from './event-log.js';
 import { migrate } from './migrate.js';
 import {
   toHumanTask, toInstance, toTask, toTimer,
@@ -27,8 +27,6 @@ import { claimTasks } from './tasks.js';
 import { Checkpointer } from './checkpointer.js';
 
 export interface SqliteStoreOptions {
-  /** Event log layout (default `chunk`, the faster one here; see docs/storage.md). */
-  eventLayout?: EventLayout;
   /** Milliseconds a writer waits for another process's lock (default 5000). */
   busyTimeoutMs?: number;
   /** Checkpoint the WAL in a worker thread (default true for files). */
@@ -41,7 +39,6 @@ const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 export class SqliteStore implements Store {
   readonly backend = 'sqlite';
   readonly db: Database.Database;
-  readonly eventLayout: EventLayout;
   private readonly log: EventLog;
   private readonly writer: CommitWriter;
   private readonly s: Record<string, Statement>;
@@ -65,8 +62,7 @@ export class SqliteStore implements Store {
         this.checkpointer = new Checkpointer(path);
       }
     }
-    this.eventLayout = options.eventLayout ?? 'chunk';
-    this.log = createEventLog(this.db, this.eventLayout);
+    this.log = new EventLog(this.db);
     this.writer = new CommitWriter(this.db, this.log);
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {

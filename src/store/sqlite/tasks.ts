@@ -18,10 +18,7 @@ function stmt(db: Database.Database, sql: string): Database.Statement {
   return s;
 }
 
-interface Candidate extends TaskSqlRow {
-  priority: number;
-  queue: string | null;
-}
+type Candidate = TaskSqlRow;
 
 function queueFilter(queues: Array<string | null> | undefined): { sql: string; args: unknown[] } {
   if (!queues) return { sql: '', args: [] };
