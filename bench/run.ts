@@ -81,12 +81,14 @@ async function stepsThroughput(instances = 2000): Promise<Result> {
     const stopProfile = await startProfile();
     const t0 = performance.now();
     const cpu0 = process.cpuUsage();
+    const elu0 = performance.eventLoopUtilization();
     const ids = await Promise.all(Array.from({ length: instances }, () => engine.start('bench10', {})));
     const states = await Promise.all(ids.map((id) => engine.waitUntilDone(id, { timeoutMs: 120_000 })));
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
+    const elu = performance.eventLoopUtilization(elu0);
     await stopProfile();
-    if (verbose) console.error(`steps-throughput: ${((cpu.user + cpu.system) / (instances * STEPS)).toFixed(1)} µs CPU per step (user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms, wall ${(seconds * 1000).toFixed(0)} ms)`);
+    if (verbose) console.error(`steps-throughput: ${((cpu.user + cpu.system) / (instances * STEPS)).toFixed(1)} µs CPU per step (user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms, wall ${(seconds * 1000).toFixed(0)} ms, main thread busy ${(elu.utilization * 100).toFixed(0)} %)`);
     const bad = states.filter((s) => s.status !== 'completed').length;
     if (bad > 0) throw new Error(`${bad} instances did not complete`);
     return {

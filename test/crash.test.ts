@@ -108,7 +108,7 @@ describe('crash recovery (kill -9 at random instants)', () => {
         // At least once: handlers whose result a kill prevented from being recorded ran again.
         const runs = readFileSync(`${db}.executions`, 'utf8').trim().split('\n');
         const distinct = new Set(runs).size;
-        console.log(`# ${runs.length} handler executions, ${distinct} distinct (task, attempt), ${runs.length - distinct} re-executions after kills; ${completions} completions recorded`);
+        console.log(`${runs.length} handler executions, ${distinct} distinct (task, attempt), ${runs.length - distinct} re-executions after kills; ${completions} completions recorded`);
         assert.deepEqual(await store.listTasks(), [], 'no task rows left');
         assert.equal(await store.nextTimerDue(), undefined, 'no timer rows left');
       } finally {

@@ -206,7 +206,7 @@ export class CommitQueue {
     } else {
       if (!w) {
         this.dirty.add(id);
-        const loaded = await this.loader.load(id);
+        const loaded = this.cache.get(id) ?? await this.loader.load(id); // no promise on a cache hit
         if (!loaded) throw new CommandRejected('not_found', `instance "${id}" does not exist`);
         w = work.get(id) ?? this.newWork(id, loaded, loaded.state.seq, work);
       }

@@ -300,6 +300,22 @@ describe('engine: running workflows', () => {
 });
 
 describe('engine: durability', () => {
+  it('runs correctly when the state cache is far smaller than the working set (reloads from snapshot + log)', async () => {
+    const e = await openEngineWithStore(new SqliteStore(':memory:'), { snapshotEvery: 3 }, { cacheSize: 2 });
+    open.push(e);
+    e.registerActivity('jitter', async (x: { n: number }) => { await new Promise((r) => setTimeout(r, Math.random() * 5)); return { n: x.n + 1 }; });
+    await e.deploy(seq('small-cache', ['jitter', 'jitter', 'jitter', 'jitter']));
+    const ids = await Promise.all(Array.from({ length: 20 }, (_, i) => e.start('small-cache', { n: i })));
+    const done = await Promise.all(ids.map((id) => e.waitUntilDone(id, { timeoutMs: 10_000 })));
+    done.forEach((s, i) => {
+      assert.equal(s.status, 'completed');
+      assert.deepEqual(s.output, { n: i + 4 });
+    });
+    const history = await e.getHistory(ids[0]);
+    const rebuilt = await e.getStateAt(ids[0], history.length);
+    assert.deepEqual(JSON.parse(JSON.stringify(rebuilt)), done[0]);
+  });
+
   it('re-runs tasks left running at close from their attempt, and keeps snapshots consistent', async () => {
     const db = tempDb();
     const first = await openEngine({ db, snapshotEvery: 3 });

@@ -13,14 +13,19 @@ export interface CachedInstance {
 export class InstanceCache {
   private readonly map = new Map<string, CachedInstance>();
 
-  constructor(readonly capacity: number) {}
+  private readonly pressure: number;
+
+  constructor(readonly capacity: number) {
+    this.pressure = Math.floor(capacity * 0.9);
+  }
 
   get size(): number { return this.map.size; }
 
   get(id: string): CachedInstance | undefined {
     const hit = this.map.get(id);
-    if (hit) {
+    if (hit && this.map.size >= this.pressure) {
       // Refresh recency: Map keeps insertion order, the first key is the least recently used.
+      // Only worth its cost once evictions are near (on the hot path every command does a get).
       this.map.delete(id);
       this.map.set(id, hit);
     }
@@ -32,7 +37,7 @@ export class InstanceCache {
   }
 
   set(id: string, entry: CachedInstance): void {
-    this.map.delete(id);
+    if (this.map.size >= this.pressure) this.map.delete(id);
     this.map.set(id, entry);
     if (this.map.size > this.capacity) {
       const excess = this.map.size - this.capacity;

@@ -7,6 +7,7 @@
  * and folds every prefix of the log (time travel) against the state recorded at that point.
  */
 import assert from 'node:assert/strict';
+import { isDeepStrictEqual } from 'node:util';
 import { compileDefinition, type CompiledDefinition } from '../compiled.js';
 import { decide, execute, fold } from '../engine.js';
 import { deriveEffects } from '../derive.js';
@@ -116,7 +117,7 @@ export class Harness {
       if (!(err instanceof CommandRejected)) throw err;
       decided = err;
     }
-    assert.deepStrictEqual(this.state, before, `decide(${cmd.type}) mutated its input state`);
+    same(this.state, before, `decide(${cmd.type}) mutated its input state`);
 
     let result: EngineEvent[] | CommandRejected;
     try {
@@ -133,12 +134,12 @@ export class Harness {
       assert.ok(decided instanceof CommandRejected, `execute rejected ${cmd.type} (${result.code}) but decide accepted it`);
       assert.equal(decided.code, result.code);
       assert.equal(JSON.stringify(this.state), beforeJson, `rejected ${cmd.type} (${result.code}) changed the state`);
-      assert.deepStrictEqual(this.state, before, `rejected ${cmd.type} (${result.code}) changed the state`);
+      same(this.state, before, `rejected ${cmd.type} (${result.code}) changed the state`);
       assert.equal(this.log.length, logLen);
       return result;
     }
     assert.ok(!(decided instanceof CommandRejected), `decide rejected ${cmd.type} (${(decided as CommandRejected).code}) but execute accepted it`);
-    assert.deepStrictEqual(result, decided, `decide and execute disagree on ${cmd.type}`);
+    same(result, decided, `decide and execute disagree on ${cmd.type}`);
     assert.ok(result.length > 0 || cmd.type === 'FireTimer', `${cmd.type} accepted without events`);
     result.forEach((e, i) => {
       assert.equal(e.seq, logLen + 1 + i, 'events are numbered consecutively');
@@ -260,7 +261,7 @@ export class Harness {
   // ------------------------------------------------------------------ checks
 
   checkFold(): void {
-    assert.deepStrictEqual(fold(this.log), this.state, 'fold(log) differs from the live state');
+    same(fold(this.log), this.state, 'fold(log) differs from the live state');
   }
 
   checkFrozen(): void {
@@ -283,7 +284,7 @@ export class Harness {
         assert.ok(!ok, `replayed ${cmd.type} was rejected (${err.code}) but originally accepted`);
       }
     }
-    assert.deepStrictEqual(replayed, this.log, 'replaying the commands gave different events');
+    same(replayed, this.log, 'replaying the commands gave different events');
   }
 
   verify(): void {
@@ -294,7 +295,7 @@ export class Harness {
     const stored = JSON.parse(JSON.stringify(this.log)) as EngineEvent[];
     assert.equal(JSON.stringify(fold(stored)), JSON.stringify(this.state), 'fold of the JSON round-tripped log differs');
     for (const { len, state } of this.snapshots) {
-      assert.deepStrictEqual(fold(this.log.slice(0, len)), state, `fold of the first ${len} events differs from the state recorded then`);
+      same(fold(this.log.slice(0, len)), state, `fold of the first ${len} events differs from the state recorded then`);
     }
   }
 }
@@ -346,6 +347,33 @@ function lastScheduledAttempt(events: EngineEvent[], taskId: string): number {
     if (e.type === 'ActivityScheduled' && e.task.taskId === taskId) attempt = e.task.attempt;
   }
   return attempt;
+}
+
+/**
+ * Deep strict equality that reports the first differing path. (assert.deepStrictEqual's diff of
+ * two large states can take minutes to compute, which would stall a failing property run.)
+ */
+export function same(actual: unknown, expected: unknown, message: string): void {
+  if (isDeepStrictEqual(actual, expected)) return;
+  const path = firstDifference(actual, expected, '$');
+  const show = (v: unknown) => (v === undefined ? 'undefined' : JSON.stringify(v)?.slice(0, 400));
+  assert.fail(`${message}\n  at ${path.path}\n  actual:   ${show(path.actual)}\n  expected: ${show(path.expected)}`);
+}
+
+function firstDifference(a: unknown, b: unknown, path: string): { path: string; actual: unknown; expected: unknown } {
+  if (a && b && typeof a === 'object' && typeof b === 'object' && Array.isArray(a) === Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    for (const k of keys) {
+      const va = (a as Record<string, unknown>)[k];
+      const vb = (b as Record<string, unknown>)[k];
+      if (!(k in a) || !(k in b) || !isDeepStrictEqual(va, vb)) {
+        if (!(k in a) || !(k in b)) return { path: `${path}.${k}`, actual: (k in a) ? va : '<missing>', expected: (k in b) ? vb : '<missing>' };
+        return firstDifference(va, vb, `${path}.${k}`);
+      }
+    }
+    if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return { path: `${path} (prototype)`, actual: a, expected: b };
+  }
+  return { path, actual: a, expected: b };
 }
 
 /** Shorthand for a failure. */
