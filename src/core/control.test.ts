@@ -403,7 +403,7 @@ describe('retry from a step (reset)', () => {
     await h.complete('a', { a: 1 });
     const tb = h.task('b');
     await h.send({ type: 'RetryFrom', stepId: 'b' });
-    assert.ok(h.events('ActivityCancelled', h.last).some((e) => e.taskId === tb.taskId));
+    assert.ok(h.events('ActivityCancelled', h.last).some((e) => e.taskId === tb.taskId), 'h.events(\'ActivityCancelled\', h.last).some((e) => e.taskId === tb.taskId)');
     assert.deepEqual(h.task('b').input, { a: 1 });
     await h.rejects({ type: 'CompleteActivity', taskId: tb.taskId, attempt: 1 }, 'stale');
   });

@@ -63,8 +63,8 @@ describe('deriveEffects', () => {
     assert.deepEqual(fx(h).timersToRemove, ['w#3/timeout']);
     await h.send({ type: 'CompleteHumanTask', taskId: 'h#4', action: 'approve' });
     const done = fx(h);
-    assert.ok(done.humanTasksToClose.includes('h#4'));
-    assert.ok(done.timersToRemove.includes('h#4/deadline'));
+    assert.ok(done.humanTasksToClose.includes('h#4'), 'done.humanTasksToClose.includes(\'h#4\')');
+    assert.ok(done.timersToRemove.includes('h#4/deadline'), 'done.timersToRemove.includes(\'h#4/deadline\')');
     assert.equal(done.status, 'completed');
   });
 
@@ -105,6 +105,32 @@ describe('deriveEffects', () => {
     assert.equal(f.humanTasksToOpen[0].task.kind, 'manual');
     assert.equal(f.status, 'waiting');
     await h.send({ type: 'CompleteHumanTask', taskId: f.humanTasksToOpen[0].task.taskId, action: 'skip' });
-    assert.ok(fx(h).humanTasksToClose.includes('a#2'));
+    assert.ok(fx(h).humanTasksToClose.includes('a#2'), 'fx(h).humanTasksToClose.includes(\'a#2\')');
+  });
+});
+
+// Known gaps (need a change to the event types, left to the lead): run with `todo` so they are
+// reported without failing the suite. Remove `todo` once fixed.
+describe('children of runs that end other than by cancel (known gaps)', () => {
+  test('a subworkflow that times out has its child cancelled', { todo: 'StepFailed carries no childId; releaseRun ignores cancelChild' }, async () => {
+    const h = new Harness(wf([
+      { id: 's', type: 'start', next: 'c' },
+      { id: 'c', type: 'subworkflow', workflow: 'child', timeout: '1m', next: 'e' },
+      { id: 'e', type: 'end' },
+    ]));
+    await h.start();
+    await h.fire(h.timerId('wait-timeout'));
+    assert.deepEqual(fx(h).childrenToCancel, [{ childId: 'i-1/c#2', terminate: false }]);
+  });
+
+  test('cancelling a foreach with two children running cancels both', { todo: 'StepCancelled carries one childId' }, async () => {
+    const h = new Harness(wf([
+      { id: 's', type: 'start', next: 'f' },
+      { id: 'f', type: 'foreach', items: 'input', workflow: 'child', concurrency: 2, next: 'e' },
+      { id: 'e', type: 'end' },
+    ]));
+    await h.start([1, 2, 3]);
+    await h.send({ type: 'Cancel' });
+    assert.deepEqual(fx(h).childrenToCancel.map((c) => c.childId), ['i-1/f#2[0]', 'i-1/f#2[1]']);
   });
 });

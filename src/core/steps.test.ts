@@ -383,7 +383,7 @@ describe('parallel and joins', () => {
     const retryTimer = h.timerId('retry', 'a');
     await h.complete('b');
     assert.equal(h.s.timers[retryTimer], undefined);
-    assert.ok(h.events('TimerCancelled', h.last).some((e) => e.timerId === retryTimer));
+    assert.ok(h.events('TimerCancelled', h.last).some((e) => e.timerId === retryTimer), 'h.events(\'TimerCancelled\', h.last).some((e) => e.timerId === retryTimer)');
     await h.rejects({ type: 'FireTimer', timerId: retryTimer }, 'stale');
   });
 
@@ -511,7 +511,7 @@ describe('wait', () => {
     await h.send({ type: 'Signal', name: 'go', payload: { n: 1 } });
     assert.deepEqual(h.s.signals, [{ name: 'other', payload: 0 }, { name: 'go', payload: { n: 1 } }]);
     await h.complete('a');
-    assert.ok(h.types().includes('SignalConsumed'));
+    assert.ok(h.types().includes('SignalConsumed'), 'h.types().includes(\'SignalConsumed\')');
     assert.deepEqual(h.s.signals, [{ name: 'other', payload: 0 }]);
     assert.equal(h.s.status, 'completed');
     assert.deepEqual(h.s.output, { n: 1 });
@@ -881,7 +881,7 @@ describe('foreach', () => {
     assert.equal(h.s.status, 'failed');
     assert.equal(h.s.error?.code, 'bad');
     assert.deepEqual(h.s.tasks, {});
-    assert.ok(h.events('ActivityCancelled', h.last).some((e) => e.taskId === 'f#2[1]'));
+    assert.ok(h.events('ActivityCancelled', h.last).some((e) => e.taskId === 'f#2[1]'), 'h.events(\'ActivityCancelled\', h.last).some((e) => e.taskId === \'f#2[1]\')');
   });
 
   test('per-item children: results in order; a duplicate ChildFinished is stale', async () => {
@@ -914,7 +914,7 @@ describe('human deadline after an answer', () => {
     await h.start();
     const timerId = h.timerId('human-deadline');
     await h.send({ type: 'CompleteHumanTask', taskId: h.run('h').id, action: 'approve' });
-    assert.ok(h.events('TimerCancelled', h.last).some((e) => e.timerId === timerId));
+    assert.ok(h.events('TimerCancelled', h.last).some((e) => e.timerId === timerId), 'h.events(\'TimerCancelled\', h.last).some((e) => e.timerId === timerId)');
     assert.deepEqual(h.s.timers, {});
     await h.rejects({ type: 'FireTimer', timerId }, 'stale');
   });

@@ -97,13 +97,13 @@ export function toDefinition(p: Program): Definition {
   const tr = (from: string, to: string, extra: Record<string, unknown> = {}) => transitions.push({ from, to, ...extra });
 
   /** Emits `items` so that they flow into `next`; returns the entry step id. */
-  const emitBlock = (items: Item[], next: string, top: boolean): string => {
+  const emitBlock = (items: Item[], next: string): string => {
     let target = next;
-    for (let i = items.length - 1; i >= 0; i--) target = emitItem(items[i], target, top);
+    for (let i = items.length - 1; i >= 0; i--) target = emitItem(items[i], target);
     return target;
   };
 
-  const emitItem = (item: Item, next: string, top: boolean): string => {
+  const emitItem = (item: Item, next: string): string => {
     switch (item.kind) {
       case 'task': {
         const sid = id('task');
@@ -166,7 +166,7 @@ export function toDefinition(p: Program): Definition {
         steps.push({ id: sid, type: 'decision' });
         const k = item.branches.length;
         item.branches.forEach((b, i) => {
-          const entry = emitBlock(b, next, top);
+          const entry = emitBlock(b, next);
           tr(sid, entry, i === k - 1 ? { default: true } : { when: `vars.c % ${k} = ${i}` });
         });
         return sid;
@@ -181,7 +181,7 @@ export function toDefinition(p: Program): Definition {
         steps.push({ id: jid, type: 'join', ...(mode !== 'all' && { mode }), ...(item.kind === 'parallel' && item.mode === 'n' && { n: Math.min(item.n, k) }) });
         tr(jid, next);
         item.branches.forEach((b, i) => {
-          const entry = emitBlock(b, jid, false);
+          const entry = emitBlock(b, jid);
           const cond = item.kind === 'inclusive' ? (i === k - 1 ? { default: true } : { when: `$floor(vars.c / ${i + 1}) % 2 = 0` }) : {};
           tr(sid, entry, cond);
         });
@@ -189,7 +189,7 @@ export function toDefinition(p: Program): Definition {
       }
       case 'loop': {
         const sid = id('loop');
-        const entry = emitBlock(item.body, sid, false);
+        const entry = emitBlock(item.body, sid);
         steps.push({ id: sid, type: 'loop', body: entry, maxIterations: item.max, ...(item.withWhile && { while: 'vars.c % 5 != 4' }) });
         tr(sid, entry);
         tr(sid, next);
@@ -201,7 +201,6 @@ export function toDefinition(p: Program): Definition {
         const eid = id('end');
         steps.push({ id: did, type: 'decision' });
         steps.push({ id: eid, type: 'end', ...(item.terminate && { terminate: true }) });
-        void top;
         tr(did, eid, { when: 'vars.c % 4 = 3' });
         tr(did, next, { default: true });
         return did;
@@ -217,12 +216,12 @@ export function toDefinition(p: Program): Definition {
     p.fork.branches.forEach((b, i) => {
       const eid = id('end');
       steps.push({ id: eid, type: 'end', ...(p.fork!.terminate[i] && { terminate: true }) });
-      tr(fid, emitBlock(b, eid, false));
+      tr(fid, emitBlock(b, eid));
     });
     last = fid;
     steps.splice(steps.findIndex((s) => s.id === 'end'), 1);
   }
-  const entry = emitBlock(p.body, last, true);
+  const entry = emitBlock(p.body, last);
   steps.unshift({ id: 'start', type: 'start' });
   transitions.unshift({ from: 'start', to: entry });
   return {

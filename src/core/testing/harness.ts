@@ -326,7 +326,7 @@ export function checkEffects(def: CompiledDefinition, events: EngineEvent[], sta
     if (run) assert.equal((run.human ?? { taskId: undefined }).taskId, o.task.taskId);
     else assert.ok(fx.humanTasksToClose.includes(o.runId), `human task of ${o.runId} opened, run gone, not closed`);
   }
-  if (fx.notifyParent) assert.ok(TERMINAL_STATUSES.has(state.status));
+  if (fx.notifyParent) assert.ok(TERMINAL_STATUSES.has(state.status), 'TERMINAL_STATUSES.has(state.status)');
 }
 
 function lastIndexOfTask(events: EngineEvent[], taskId: string, what: 'schedule' | 'remove'): number {

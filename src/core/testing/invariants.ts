@@ -50,7 +50,7 @@ export function checkInvariants(def: CompiledDefinition, s: InstanceState): void
     assert.deepEqual(s.tasks, {}, `${s.status} instance with tasks`);
     assert.deepEqual(s.timers, {}, `${s.status} instance with timers`);
     assert.deepEqual(s.parked, [], `${s.status} instance with parked tokens`);
-    assert.ok(s.endedAt !== undefined);
+    assert.ok(s.endedAt !== undefined, 's.endedAt !== undefined');
     return;
   }
 
