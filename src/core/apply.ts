@@ -161,6 +161,8 @@ export function applyEvent(state: InstanceState | null, e: EngineEvent): Instanc
       delete s.active[e.runId];
       const summary = s.steps[e.stepId];
       if (summary && summary.runId === e.runId) summary.status = 'cancelled';
+      // An operator answered a manual-intervention task with "fail": RetryStep may revive it.
+      if (run && e.reason === 'manual_fail') s.failedRun = { runId: run.id, stepId: run.stepId, via: run.via };
       if (run && e.reason === 'workflow_failed') {
         // Remembered for RetryStep/SkipStep. A join keeps every arrival and what it waits for.
         const suspended = (s.suspended ??= []);
@@ -172,6 +174,7 @@ export function applyEvent(state: InstanceState | null, e: EngineEvent): Instanc
       break;
     }
     case 'StepRetried':
+    case 'ChildCancelRequested':
       break;
     case 'TokenParked':
       // On a failed instance the token waits for RetryStep/SkipStep with the cancelled runs.

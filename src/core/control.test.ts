@@ -270,7 +270,9 @@ describe('terminate', () => {
     await h.send({ type: 'Terminate' });
     const e = h.events('StepCancelled', h.last)[0];
     assert.equal(e.reason, 'terminated');
-    assert.equal(e.cancelChild, true);
+    const child = h.events('ChildCancelRequested', h.last)[0];
+    assert.equal(child.childId, 'i-1/c#2');
+    assert.equal(child.terminate, true);
   });
 });
 

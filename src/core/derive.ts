@@ -80,7 +80,9 @@ export function deriveEffects(def: CompiledDefinition, events: EngineEvent[], st
         break;
       case 'StepCancelled':
         endRun(e.stepId, e.runId, true);
-        if (e.childId && e.cancelChild) fx.childrenToCancel.push({ childId: e.childId, terminate: e.reason === 'terminated' });
+        break;
+      case 'ChildCancelRequested':
+        fx.childrenToCancel.push({ childId: e.childId, terminate: e.terminate });
         break;
       case 'HumanTaskCompleted':
         fx.humanTasksToClose.push(e.runId);

@@ -12,6 +12,7 @@ import { describeSchemaErrors } from './compiled.js';
 import { reject } from './errors.js';
 import { DEFAULT_MAX_SIGNALS, Machine } from './machine.js';
 import { computeDeadline } from './time.js';
+import { canonicalJson } from './json.js';
 import type {
   Command, DecideContext, EngineEvent, ErrorInfo, InstanceState, StartWorkflow, StepRun,
 } from './types.js';
@@ -84,8 +85,7 @@ async function start(m: Machine, cmd: StartWorkflow): Promise<void> {
     ...(cmd.parent && { parent: cmd.parent }), ...(cmd.correlationId && { correlationId: cmd.correlationId }),
     ...(cmd.labels && { labels: cmd.labels }),
   });
-  const dueAt = def.timeoutAt ?? (def.timeoutMs !== undefined ? m.ctx.now + def.timeoutMs : undefined);
-  if (dueAt !== undefined) m.scheduleTimer('workflow/timeout', { kind: 'workflow-timeout', dueAt });
+  scheduleWorkflowTimeout(m);
   await m.activate(def.startId, 'start');
 }
 
@@ -174,6 +174,7 @@ async function handle(m: Machine, cmd: Command): Promise<void> {
       for (const t of Object.values(s.tasks)) m.emit({ type: 'ActivityCancelled', taskId: t.taskId, runId: t.runId });
       m.cancelAllTimers();
       m.emit({ type: 'WorkflowReset', stepId: cmd.stepId, by: cmd.by });
+      scheduleWorkflowTimeout(m);
       await m.activate(cmd.stepId, `reset:${cmd.stepId}`, inputFromPredecessor(m, cmd.stepId));
       return;
     }
@@ -229,7 +230,11 @@ async function completeTask(m: Machine, taskId: string, result: unknown): Promis
 
 async function failTask(m: Machine, taskId: string, error: ErrorInfo): Promise<void> {
   const task = m.state.tasks[taskId];
-  const retry = m.def.steps.get(m.state.active[task.runId]?.stepId ?? '')?.retry;
+  // A compensation's run has left `active`; its step is found through the saga's list.
+  const stepId = task.purpose === 'compensate'
+    ? m.state.compensable.find((c) => c.runId === task.runId)?.stepId
+    : m.state.active[task.runId]?.stepId;
+  const retry = m.def.steps.get(stepId ?? '')?.retry;
   const canRetry = retry !== undefined && task.attempt < retry.maxAttempts && !error.nonRetryable && !retry.nonRetryable.has(error.code) && !m.state.cancelRequested;
   if (!canRetry) return m.failTaskFinally(task, error);
   const retryAt = m.ctx.now + backoffDelay(retry, task.attempt, m.ctx.random);
@@ -299,7 +304,8 @@ async function deliver(m: Machine, name: string, key: unknown, payload: unknown,
   const matched: StepRun[] = [];
   for (const run of Object.values(s.active)) {
     if (run.status !== 'waiting_event' || run.wait?.event !== name) continue;
-    if (key !== undefined && JSON.stringify(run.wait.key) !== JSON.stringify(key)) continue;
+    // Same canonical form as the stores' wait index: {a,b} and {b,a} are one key.
+    if (key !== undefined && canonicalJson(run.wait.key) !== canonicalJson(key)) continue;
     const step = m.step(run.stepId).step as StepOf<'wait'>;
     let matches: boolean;
     try {
@@ -327,6 +333,7 @@ async function answerHuman(m: Machine, taskId: string, action: string, data: unk
   if (!human.actions.includes(action)) reject('invalid_input', `action "${action}" is not allowed; allowed: ${human.actions.join(', ')}`);
   if (m.payloadTooLarge(data)) reject('payload_too_large', `form data exceeds ${m.maxPayload} bytes`);
   if (human.kind === 'manual') {
+    if (action === 'skip') await routeForSkip(m, run.stepId, data);
     m.emit({ type: 'HumanTaskCompleted', runId: run.id, taskId, action, data, by: m.by });
     if (action === 'retry') return retryStep(m, run.stepId, m.by);
     if (action === 'skip') return skip(m, run.stepId, data, m.by, true);
@@ -357,10 +364,10 @@ async function childFinished(m: Machine, childId: string, status: string, output
     if (index >= run.foreach.next) reject('not_found', `item ${index} of "${run.stepId}" has not started`);
     if (index in run.foreach.results) reject('stale', `item ${index} of "${run.stepId}" already finished`);
     if (status === 'completed') return m.foreachItemDone(run.id, index, output);
-    return m.failRun(run.id, error ?? { code: `child_${status}`, message: `child "${childId}" ended ${status}` });
+    return m.failRun(run.id, error ?? { code: `child_${status}`, message: `child "${childId}" ended ${status}` }, childId);
   }
   m.cancelTimerIfAny(`${run.id}/timeout`);
-  if (status !== 'completed') return m.failRun(run.id, error ?? { code: `child_${status}`, message: `child "${childId}" ended ${status}` });
+  if (status !== 'completed') return m.failRun(run.id, error ?? { code: `child_${status}`, message: `child "${childId}" ended ${status}` }, childId);
   const step = m.step(run.stepId).step as StepOf<'subworkflow'>;
   return m.completeMapped(run.id, step.output, { result: output }, output);
 }
@@ -402,25 +409,47 @@ async function cancel(m: Machine, reason: string | undefined, by: string | undef
   for (const t of onward) await m.activate(t.to, t.id);
 }
 
+/**
+ * The whole workflow timeout: absolute, or relative to now. A reopened or reset instance gets a
+ * fresh one (the operator chose to carry on).
+ */
+function scheduleWorkflowTimeout(m: Machine): void {
+  const def = m.def;
+  const dueAt = def.timeoutAt ?? (def.timeoutMs !== undefined ? m.ctx.now + def.timeoutMs : undefined);
+  if (dueAt !== undefined && !m.state.timers['workflow/timeout']) m.scheduleTimer('workflow/timeout', { kind: 'workflow-timeout', dueAt });
+}
+
+/** Transitions a skipped step leaves by; an expression that cannot be evaluated rejects the command. */
+async function routeForSkip(m: Machine, stepId: string, output: unknown) {
+  try {
+    return (await m.route(m.step(stepId), () => m.scopeWithOutput(stepId, output))) ?? [];
+  } catch (err) {
+    if (!(err instanceof Error) || err.name === 'CommandRejected') throw err;
+    return reject('invalid_input', `cannot skip "${stepId}" with this output: ${err.message}`);
+  }
+}
+
 async function skip(m: Machine, stepId: string, output: unknown, by: string | undefined, fromManual = false): Promise<void> {
   const cs = m.def.steps.get(stepId);
   if (!cs) reject('not_found', `no step "${stepId}"`);
   if (!cs.step.skippable && !fromManual) reject('not_allowed', `step "${stepId}" is not skippable (set skippable: true)`);
   const s = m.state;
   let run = findRun(m, (r) => r.stepId === stepId && !r.join);
+  if (!run && (s.status !== 'failed' || s.failedRun?.stepId !== stepId)) reject('invalid_state', `step "${stepId}" is not active`);
+  // Decided before anything is emitted, so a rejection changes nothing.
+  const taken = await routeForSkip(m, stepId, output);
   if (!run) {
-    if (s.status !== 'failed' || s.failedRun?.stepId !== stepId) reject('invalid_state', `step "${stepId}" is not active`);
-    const via = s.failedRun.via;
+    const via = s.failedRun!.via;
     const suspended = s.suspended ?? [];
     m.emit({ type: 'WorkflowReopened', by });
+    scheduleWorkflowTimeout(m);
     const runId = m.nextRunId(stepId);
     m.emit({ type: 'StepStarted', runId, stepId, via, status: 'running' });
     run = m.state.active[runId];
     await activateTokens(m, suspended);
   } else {
-    m.releaseRun(run, true);
+    m.releaseRun(run);
   }
-  const taken = (await m.route(cs, () => m.scopeWithOutput(stepId, output))) ?? [];
   m.emit({ type: 'StepSkipped', runId: run.id, stepId, output, taken: taken.map((t) => t.id), by });
   await m.follow(taken, output);
 }
@@ -440,6 +469,7 @@ async function retryStep(m: Machine, stepId: string, by: string | undefined): Pr
   const { via, runId } = s.failedRun;
   const suspended = s.suspended ?? [];
   m.emit({ type: 'WorkflowReopened', by });
+  scheduleWorkflowTimeout(m);
   m.emit({ type: 'StepRetried', runId, stepId, by });
   await m.activate(stepId, via, m.state.steps[m.def.graph.transitions.get(via)?.from ?? '']?.output);
   await activateTokens(m, suspended);

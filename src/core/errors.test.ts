@@ -296,10 +296,26 @@ describe('compensation', () => {
     await h.complete('b');
     await h.complete('c');
     await h.fail('d', err('no_stock'));
-    await h.fail('b', err('refund_down'));
+    await h.fail('b', { ...err('refund_down'), nonRetryable: true });
     assert.equal(h.s.status, 'failed');
     assert.equal(h.s.error?.code, 'compensation_failed');
     assert.deepEqual(h.s.tasks, {});
+  });
+
+  test('a compensation that fails retryably is retried by its step\'s retry policy', async () => {
+    const h = new Harness(saga());
+    await h.start();
+    await h.complete('a', { id: 'r1' });
+    await h.complete('b');
+    await h.complete('c');
+    await h.fail('d', err('no_stock'));
+    await h.fail('b', err('refund_down'));
+    assert.equal(h.s.status, 'compensating');
+    assert.equal(h.task('b').status, 'retrying');
+    await h.fire(h.timerId('retry'));
+    assert.equal(h.task('b').attempt, 2);
+    await h.complete('b');
+    assert.equal(h.events('StepCompensated').length, 1);
   });
 
   test('errorPolicy compensate: a failure while branches run cancels them, then compensates', async () => {

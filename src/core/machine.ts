@@ -409,7 +409,7 @@ export class Machine {
       return this.failRun(runId, { code: 'no_transition', message: `no transition of "${cs.id}" matches and it has no default`, nonRetryable: true });
     }
     // Timers the run still holds (a human task's deadline) end with it.
-    for (const [id, timer] of Object.entries(this.state.timers)) if (timer.runId === runId) this.emit({ type: 'TimerCancelled', timerId: id });
+    for (const id in this.state.timers) if (this.state.timers[id].runId === runId) this.emit({ type: 'TimerCancelled', timerId: id });
     const split = cs.join && (cs.type === 'parallel' || cs.type === 'inclusive') ? { join: cs.join, expected: taken.length } : undefined;
     const compensable = cs.step.type === 'task' && cs.step.compensate !== undefined ? true : undefined;
     this.emit({
@@ -456,10 +456,10 @@ export class Machine {
   }
 
   /** The run failed: `on: timeout|error` transition, else the step's or workflow's error action. */
-  async failRun(runId: string, error: ErrorInfo): Promise<void> {
+  async failRun(runId: string, error: ErrorInfo, finishedChildId?: string): Promise<void> {
     const run = this.state.active[runId];
     const cs = this.step(run.stepId);
-    this.releaseRun(run, false);
+    this.releaseRun(run, { finishedChildId });
     const timedOut = error.code === 'timeout' || error.code === 'heartbeat_timeout';
     const handler =
       (timedOut ? cs.exceptional.find((t) => t.on === 'timeout') : undefined) ??
@@ -471,7 +471,15 @@ export class Machine {
     const action = cs.step.onError ?? this.def.errorPolicy;
     if (action === 'continue') {
       const output = { error };
-      const taken = (await this.route(cs, () => this.scopeWithOutput(cs.id, output))) ?? [];
+      let taken: ResolvedTransition[];
+      try {
+        taken = (await this.route(cs, () => this.scopeWithOutput(cs.id, output))) ?? [];
+      } catch (err) {
+        if (!(err instanceof Error) || err.name === 'CommandRejected') throw err;
+        // Cannot route on: the failure stands, and so does the routing error.
+        this.emit({ type: 'StepFailed', runId, stepId: cs.id, error, handling: 'unhandled', taken: [] });
+        return this.failWorkflow({ code: 'expression_error', message: err.message, details: error });
+      }
       this.emit({ type: 'StepFailed', runId, stepId: cs.id, error, handling: 'continue', taken: taken.map((t) => t.id) });
       return this.follow(taken, output);
     }
@@ -496,8 +504,11 @@ export class Machine {
 
   // ------------------------------------------------------------------ cancellation
 
-  /** Stops a run's pending work: tasks, timers (the run's own), children by policy. */
-  releaseRun(run: StepRun, cancelChild: boolean): void {
+  /**
+   * Stops a run's pending work: its tasks, its own timers, and its child instances (by the step's
+   * cancel policy; `finishedChildId` is the child whose end caused this and needs no cancel).
+   */
+  releaseRun(run: StepRun, opts: { finishedChildId?: string; terminate?: boolean } = {}): void {
     for (const t of Object.values(this.state.tasks)) {
       if (t.runId === run.id && t.purpose !== 'compensate') {
         this.emit({ type: 'ActivityCancelled', taskId: t.taskId, runId: run.id });
@@ -506,7 +517,16 @@ export class Machine {
     for (const [id, timer] of Object.entries(this.state.timers)) {
       if (timer.runId === run.id) this.emit({ type: 'TimerCancelled', timerId: id });
     }
-    void cancelChild;
+    const step = this.step(run.stepId).step;
+    const children: string[] = [];
+    if (run.childId && step.type === 'subworkflow' && (step.cancel ?? 'propagate') === 'propagate') children.push(run.childId);
+    if (run.foreach && step.type === 'foreach' && step.workflow !== undefined) {
+      // Items started as children and not yet done go with the run.
+      for (let i = 0; i < run.foreach.next; i++) if (!(i in run.foreach.results)) children.push(`${this.state.id}/${run.id}[${i}]`);
+    }
+    for (const childId of children) {
+      if (childId !== opts.finishedChildId) this.emit({ type: 'ChildCancelRequested', runId: run.id, childId, terminate: opts.terminate ?? false });
+    }
   }
 
   /** Cancels a run; with `allowOnCancel` its `on: cancel` transitions carry the token on. */
@@ -514,19 +534,9 @@ export class Machine {
     const run = this.state.active[runId];
     if (!run) return [];
     const cs = this.step(run.stepId);
-    this.releaseRun(run, true);
+    this.releaseRun(run, { terminate: reason === 'terminated' });
     const onCancel = allowOnCancel ? cs.exceptional.filter((t) => t.on === 'cancel') : [];
-    const step = cs.step;
-    const propagate = step.type === 'subworkflow' ? (step.cancel ?? 'propagate') === 'propagate' : true;
-    const childIds = run.childId ? [run.childId] : [];
-    if (run.foreach && step.type === 'foreach' && step.workflow !== undefined) {
-      // Items started as children and not yet done are cancelled with the run.
-      for (let i = 0; i < run.foreach.next; i++) if (!(i in run.foreach.results)) childIds.push(`${this.state.id}/${run.id}[${i}]`);
-    }
-    this.emit({
-      type: 'StepCancelled', runId, stepId: run.stepId, reason, taken: onCancel.map((t) => t.id),
-      ...(childIds.length === 1 && { childId: childIds[0], cancelChild: propagate }),
-    });
+    this.emit({ type: 'StepCancelled', runId, stepId: run.stepId, reason, taken: onCancel.map((t) => t.id) });
     return onCancel;
   }
 

@@ -328,11 +328,9 @@ export interface StepCancelled extends EventBase {
   stepId: string;
   reason: string;
   taken: string[];
-  /** Subworkflow runs: the child to cancel (per the step's cancel policy). */
-  childId?: string;
-  /** `propagate`: the child is cancelled (or terminated when the parent is). */
-  cancelChild?: boolean;
 }
+/** A run gave up its child instance (per the step's cancel policy): the child is cancelled or terminated. */
+export interface ChildCancelRequested extends EventBase { type: 'ChildCancelRequested'; runId: string; childId: string; terminate: boolean }
 export interface StepRetried extends EventBase { type: 'StepRetried'; runId: string; stepId: string; by?: string }
 export interface TokenParked extends EventBase { type: 'TokenParked'; stepId: string; via: string }
 export interface SignalBuffered extends EventBase { type: 'SignalBuffered'; name: string; payload?: unknown }
@@ -364,7 +362,7 @@ export interface WorkflowCompensated extends EventBase { type: 'WorkflowCompensa
 export type EngineEvent =
   | WorkflowStarted | StepStarted | JoinArrived | ActivityScheduled | ActivityCompleted | ActivityFailed
   | ActivityCancelled | TimerScheduled | TimerCancelled | TimerFired | TimerDeferred | ForeachChildStarted | StepCompleted | StepFailed
-  | StepSkipped | StepCancelled | StepRetried | TokenParked | SignalBuffered | SignalConsumed
+  | StepSkipped | StepCancelled | ChildCancelRequested | StepRetried | TokenParked | SignalBuffered | SignalConsumed
   | HumanTaskCompleted | HumanTaskEscalated | ForeachItemDone | VariablesUpdated
   | WorkflowPaused | WorkflowResumed | CancelRequested | WorkflowReset | WorkflowReopened
   | CompensationStarted | StepCompensated

@@ -1,0 +1,104 @@
+/**
+ * Regression tests for core fixes made after the first test round (each failed before its fix).
+ */
+import { afterEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Harness, verifyAndReplayHarnesses, wf } from './testing/harness.js';
+
+afterEach(verifyAndReplayHarnesses);
+
+describe('correlation keys', () => {
+  test('an event key with the same fields in another order matches the wait (canonical JSON, as the stores index it)', async () => {
+    const h = new Harness(wf([
+      { id: 's', type: 'start', next: 'w' },
+      { id: 'w', type: 'wait', event: 'paid', correlation: '{"order": input.id, "shop": input.shop}', next: 'e' },
+      { id: 'e', type: 'end' },
+    ]));
+    await h.start({ id: 'A-1', shop: 'north' });
+    await h.send({ type: 'DeliverEvent', name: 'paid', key: { shop: 'north', order: 'A-1' }, payload: { ok: true } });
+    assert.equal(h.s.status, 'completed');
+  });
+});
+
+describe('workflow timeout after reopening', () => {
+  const def = () => wf([
+    { id: 's', type: 'start', next: 'a' },
+    { id: 'a', type: 'task', activity: 'x', retry: { maxAttempts: 1 }, next: 'e' },
+    { id: 'e', type: 'end' },
+  ], { timeout: '1h' });
+
+  test('RetryStep on a failed instance schedules the workflow timeout again', async () => {
+    const h = new Harness(def());
+    await h.start();
+    await h.fail('a', 'boom');
+    assert.equal(h.s.status, 'failed');
+    assert.equal(h.s.timers['workflow/timeout'], undefined);
+    await h.send({ type: 'RetryStep', stepId: 'a' });
+    assert.equal(h.s.timers['workflow/timeout']?.dueAt, h.now + 3_600_000);
+  });
+
+  test('RetryFrom schedules it again too', async () => {
+    const h = new Harness(def());
+    await h.start();
+    await h.fail('a', 'boom');
+    await h.send({ type: 'RetryFrom', stepId: 'a' });
+    assert.ok(h.s.timers['workflow/timeout'], 'the reset instance has a workflow timeout');
+  });
+});
+
+describe('manual intervention', () => {
+  test('after an operator chose "fail", RetryStep revives the step', async () => {
+    const h = new Harness(wf([
+      { id: 's', type: 'start', next: 'a' },
+      { id: 'a', type: 'task', activity: 'x', retry: { maxAttempts: 1 }, onError: 'manual', next: 'e' },
+      { id: 'e', type: 'end' },
+    ]));
+    await h.start();
+    await h.fail('a', 'boom');
+    const taskId = h.run('a').manualTaskId!;
+    await h.send({ type: 'CompleteHumanTask', taskId, action: 'fail' });
+    assert.equal(h.s.status, 'failed');
+    await h.send({ type: 'RetryStep', stepId: 'a' });
+    assert.equal(h.s.status, 'running');
+    await h.complete('a');
+    assert.equal(h.s.status, 'completed');
+  });
+});
+
+describe('routing errors are never half-applied', () => {
+  test('skipping with an output its step cannot route on is rejected and changes nothing', async () => {
+    const h = new Harness(wf([
+      { id: 's', type: 'start', next: 'a' },
+      { id: 'a', type: 'task', activity: 'x', skippable: true },
+      { id: 'b', type: 'end' },
+      { id: 'c', type: 'end' },
+    ], {
+      transitions: [
+        { from: 'a', to: 'b', when: '$number(output.n) > 1' },
+        { from: 'a', to: 'c', default: true },
+      ],
+    }));
+    await h.start();
+    await h.rejects({ type: 'SkipStep', stepId: 'a', output: { n: 'not a number' } }, 'invalid_input');
+    await h.send({ type: 'SkipStep', stepId: 'a', output: { n: 5 } });
+    assert.equal(h.s.status, 'completed');
+  });
+
+  test('onError: continue whose routing fails fails the workflow with expression_error', async () => {
+    const h = new Harness(wf([
+      { id: 's', type: 'start', next: 'a' },
+      { id: 'a', type: 'task', activity: 'x', onError: 'continue', retry: { maxAttempts: 1 } },
+      { id: 'b', type: 'end' },
+      { id: 'c', type: 'end' },
+    ], {
+      transitions: [
+        { from: 'a', to: 'b', when: '$number(output.error.message) > 1' },
+        { from: 'a', to: 'c', default: true },
+      ],
+    }));
+    await h.start();
+    await h.fail('a', 'boom');
+    assert.equal(h.s.status, 'failed');
+    assert.equal(h.s.error?.code, 'expression_error');
+  });
+});
