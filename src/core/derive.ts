@@ -21,16 +21,16 @@ export function deriveEffects(def: CompiledDefinition, events: EngineEvent[], st
   const taskRow = (task: ActiveTask, stepId: string): TaskRow => {
     const cs = def.steps.get(stepId);
     const step = cs?.step;
-    return {
-      ...task,
-      instanceId: state.id,
-      stepId,
-      priority: step && step.type === 'task' ? step.priority ?? 0 : 0,
-      ...(step && step.type === 'task' && step.queue !== undefined && { queue: step.queue }),
-      ...(cs?.timeoutMs !== undefined && { timeoutMs: cs.timeoutMs }),
-      ...(cs?.heartbeatTimeoutMs !== undefined && { heartbeatTimeoutMs: cs.heartbeatTimeoutMs }),
-      ...(cs?.scheduleToStartMs !== undefined && { scheduleToStartMs: cs.scheduleToStartMs }),
-    };
+    // Plain assignments rather than conditional spreads: this runs once per scheduled task.
+    const row: TaskRow = { ...task, instanceId: state.id, stepId, priority: 0 };
+    if (step?.type === 'task') {
+      if (step.priority !== undefined) row.priority = step.priority;
+      if (step.queue !== undefined) row.queue = step.queue;
+    }
+    if (cs?.timeoutMs !== undefined) row.timeoutMs = cs.timeoutMs;
+    if (cs?.heartbeatTimeoutMs !== undefined) row.heartbeatTimeoutMs = cs.heartbeatTimeoutMs;
+    if (cs?.scheduleToStartMs !== undefined) row.scheduleToStartMs = cs.scheduleToStartMs;
+    return row;
   };
   // Run id → step id for runs started in this batch (their state entry may already be gone).
   const runStep = new Map<string, string>();

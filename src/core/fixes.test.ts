@@ -103,3 +103,16 @@ describe('routing errors are never half-applied', () => {
     assert.equal(h.s.error?.code, 'expression_error');
   });
 });
+
+describe('payload size', () => {
+  test('jsonBytesExceed agrees with the exact UTF-8 size around the limit', async () => {
+    const { jsonBytesExceed } = await import('./machine.js');
+    const values: unknown[] = [{}, 'é'.repeat(50), { a: [1, 2, 3], b: 'x'.repeat(90) }, ['€€€', null, true, 1.5e300]];
+    for (const v of values) {
+      const exact = new TextEncoder().encode(JSON.stringify(v)).length;
+      for (const limit of [exact - 1, exact, exact + 1]) {
+        assert.equal(jsonBytesExceed(v, limit), exact > limit, `${JSON.stringify(v)} at limit ${limit}`);
+      }
+    }
+  });
+});

@@ -49,7 +49,10 @@ export class Machine {
   }
 
   emit(e: NewEvent): EngineEvent {
-    const event = { ...e, seq: (this.state?.seq ?? 0) + 1, at: this.ctx.now } as EngineEvent;
+    // Every caller passes a fresh literal, so stamping it in place saves a copy per event (hot path).
+    const event = e as EngineEvent;
+    event.seq = (this.state?.seq ?? 0) + 1;
+    event.at = this.ctx.now;
     this.state = applyEvent(this.state, event);
     this.events.push(event);
     return event;
@@ -86,8 +89,7 @@ export class Machine {
   }
 
   payloadTooLarge(value: unknown): boolean {
-    if (value === undefined) return false;
-    return Buffer.byteLength(JSON.stringify(value) ?? '') > this.maxPayload;
+    return value !== undefined && jsonBytesExceed(value, this.maxPayload);
   }
 
   nextRunId(stepId: string): string {
@@ -621,3 +623,32 @@ function codeMatches(filter: string | string[] | undefined, code: string): boole
   return Array.isArray(filter) ? filter.includes(code) : filter === code;
 }
 
+const utf8 = new TextEncoder();
+
+/**
+ * Whether `value` serialises to more than `limit` bytes of UTF-8 JSON. A cheap walk computes an
+ * upper bound first (3 bytes per UTF-16 unit); only values that might be too large are
+ * serialised. Browser-safe (no Buffer): the core also runs in the editor.
+ */
+export function jsonBytesExceed(value: unknown, limit: number): boolean {
+  let budget = limit;
+  const stack: unknown[] = [value];
+  while (stack.length > 0 && budget >= 0) {
+    const v = stack.pop();
+    if (typeof v === 'string') budget -= v.length * 3 + 2;
+    else if (typeof v === 'number') budget -= 24;
+    else if (v === null || typeof v !== 'object') budget -= 5;
+    else if (Array.isArray(v)) {
+      budget -= 2 + v.length;
+      for (const item of v) stack.push(item);
+    } else {
+      budget -= 2;
+      for (const k in v) {
+        budget -= k.length * 3 + 4;
+        stack.push((v as Record<string, unknown>)[k]);
+      }
+    }
+  }
+  if (budget >= 0) return false;
+  return utf8.encode(JSON.stringify(value) ?? '').length > limit;
+}

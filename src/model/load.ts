@@ -37,7 +37,8 @@ type Path = (string | number)[];
 export function parseDefinition(text: string, opts: ParseOptions = {}): ParseResult {
   const file = opts.file;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_DEFINITION_BYTES;
-  const size = Buffer.byteLength(text, 'utf8');
+  // TextEncoder, not Buffer: the model also runs in the browser (the editor).
+  const size = text.length * 3 <= maxBytes ? text.length : new TextEncoder().encode(text).length;
   if (size > maxBytes) {
     return { issues: [tooLarge(size, maxBytes, file)] };
   }
