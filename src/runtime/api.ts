@@ -5,6 +5,7 @@
 import type { Definition } from '../model/schema.js';
 import type { Command, EngineEvent, HumanTaskInfo, InstanceState, InstanceStatus } from '../core/types.js';
 import type { ActivityHandler, ActivityRegistry } from './activity.js';
+import type { LifecycleMessage } from './lifecycle.js';
 
 export interface EngineOptions {
   /** SQLite file; default `.weft/weft.db` under the current directory; `:memory:` for tests. */
@@ -84,6 +85,8 @@ export interface ActivityNotice {
 export interface EngineEventMap {
   committed: CommittedBatch;
   activity: ActivityNotice;
+  /** Lifecycle messages relayed from the transactional outbox (at-least-once, in commit order). */
+  lifecycle: LifecycleMessage;
 }
 
 export interface Engine {

@@ -21,6 +21,7 @@ import type { Definitions } from './definitions.js';
 import type { CachedInstance, InstanceCache } from './instance-cache.js';
 import { InstanceLoader } from './loader.js';
 import { NetEffects } from './net-effects.js';
+import { lifecycleMessages, OUTBOX_TOPIC, type LifecycleMessage } from './lifecycle.js';
 
 export interface Pending {
   command: Command;
@@ -270,7 +271,10 @@ export class CommitQueue {
   private async commit(touched: Work[], work: Map<string, Work>): Promise<void> {
     const now = this.host.now();
     const writes: InstanceWrite[] = [];
+    // One outbox row per flush carries every lifecycle message of the batch (cheap on the hot path).
+    const messages: LifecycleMessage[] = [];
     for (const w of touched) {
+      lifecycleMessages(w.id, w.events, messages);
       const effects: RowEffects = w.fx.rows();
       const claims = effects.tasksToSchedule && effects.tasksToSchedule.length > 0 ? this.host.planClaims(effects.tasksToSchedule, now) : undefined;
       if (claims && claims.length > 0) effects.claims = w.claims = claims;
@@ -291,7 +295,7 @@ export class CommitQueue {
       writes.push(write);
     }
     try {
-      await this.store.commit({ now, instances: writes });
+      await this.store.commit({ now, instances: writes, ...(messages.length > 0 && { outbox: [{ topic: OUTBOX_TOPIC, payload: messages }] }) });
     } catch (err) {
       this.host.claimsVoid();
       this.failed(err, work);

@@ -20,6 +20,7 @@ import { CommitQueue, type CommittedInstance } from './commit-queue.js';
 import { Definitions } from './definitions.js';
 import { Dispatcher } from './dispatcher.js';
 import { Emitter } from './emitter.js';
+import { OutboxRelay } from './outbox-relay.js';
 import { newInstanceId, newNodeId } from './ids.js';
 import { InstanceCache } from './instance-cache.js';
 import { TimerService } from './timers.js';
@@ -62,6 +63,7 @@ class EmbeddedEngine implements Engine {
   private readonly timers: TimerService;
   private readonly waiters = new Waiters();
   private readonly emitter = new Emitter<EngineEventMap>();
+  private readonly relay: OutboxRelay;
   private readonly starting = new Map<string, Promise<string>>();
   private closed = false;
 
@@ -84,6 +86,7 @@ class EmbeddedEngine implements Engine {
       log: this.log,
     });
     this.timers = new TimerService({ store, nodeId: this.nodeId, clock: this.clock, leaseMs, submit: (c) => this.queue.send(c), log: this.log });
+    this.relay = new OutboxRelay(store, (m) => this.emitter.emit('lifecycle', m), this.log);
     this.queue = new CommitQueue(store, this.cache, this.definitions, {
       now: this.clock,
       random,
@@ -99,6 +102,9 @@ class EmbeddedEngine implements Engine {
 
   async open(): Promise<void> {
     if (this.options.recover === false) return;
+    // Lifecycle messages a crash left undelivered: on the next turn, so that listeners attached
+    // right after `await openEngine()` receive them.
+    setImmediate(() => { if (!this.closed) this.relay.poke(); });
     // Embedded: this process owns the file, so every lease left behind belongs to a dead process.
     // A shared database (PostgreSQL) must not do this: other nodes' leases run out on their own.
     if (this.store.backend === 'sqlite') {
@@ -123,6 +129,7 @@ class EmbeddedEngine implements Engine {
       c.fx.forEachTimerSet((dueAt) => this.timers.note(dueAt));
     }
     this.dispatcher.afterFlush();
+    this.relay.poke();
   }
 
   // ------------------------------------------------------------------ activities and definitions
@@ -285,6 +292,7 @@ class EmbeddedEngine implements Engine {
     this.timers.close();
     await this.queue.drain();
     this.queue.close();
+    await this.relay.idle();
     this.waiters.rejectAll(new Error('engine closed'));
     try {
       await this.store.releaseLeases(this.nodeId);
