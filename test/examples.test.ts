@@ -9,7 +9,7 @@ import { mkdtempSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadDefinitionFile } from '../src/model/load.js';
+import { loadDefinitionFile } from '../src/model/load-file.js';
 import type { Definition } from '../src/model/schema.js';
 import type { EngineEvent, InstanceState } from '../src/core/types.js';
 import { ActivityRegistry } from '../src/runtime/activity.js';

@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import type { Definition } from '../model/schema.js';
 import { hasErrors } from '../model/errors.js';
-import { loadDefinitionFile } from '../model/load.js';
+import { loadDefinitionFile } from '../model/load-file.js';
 import { CliError, type CliIO, writeLine } from './io.js';
 import { formatCliIssue } from './validate.js';
 

@@ -2,7 +2,7 @@
  * `weft validate <files…>`: checks definition files and prints every issue as
  * `file:line:col  error  message  [rule]`, then a summary. Exit code 1 when any error was found.
  */
-import { loadDefinitionFile } from '../model/load.js';
+import { loadDefinitionFile } from '../model/load-file.js';
 import { formatLocation, formatPath, type DefinitionIssue } from '../model/errors.js';
 
 export interface ValidateCliOptions {

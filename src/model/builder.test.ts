@@ -2,7 +2,7 @@ import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { workflow } from './builder.js';
-import { loadDefinitionOrThrow } from './load.js';
+import { loadDefinitionOrThrow } from './load-file.js';
 import { DefinitionError } from './errors.js';
 import type { Definition } from './schema.js';
 

@@ -2,9 +2,10 @@
 export * from './schema.js';
 export * from './errors.js';
 export {
-  parseDefinition, parseDefinitionOrThrow, loadDefinitionFile, loadDefinitionOrThrow, checkDefinitionShape,
+  parseDefinition, parseDefinitionOrThrow, checkDefinitionShape,
   DEFAULT_MAX_DEFINITION_BYTES, type ParseOptions, type ParseResult,
 } from './load.js';
+export { loadDefinitionFile, loadDefinitionOrThrow } from './load-file.js';
 export {
   validateDefinition, provablyExhaustive, compileSchema, BUILTIN_ACTIVITIES, RULES, type ValidateOptions,
 } from './validate.js';

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import {
-  parseDefinition, parseDefinitionOrThrow, loadDefinitionFile, loadDefinitionOrThrow, checkDefinitionShape,
-  DEFAULT_MAX_DEFINITION_BYTES,
+  parseDefinition, parseDefinitionOrThrow, checkDefinitionShape, DEFAULT_MAX_DEFINITION_BYTES,
 } from './load.js';
+import { loadDefinitionFile, loadDefinitionOrThrow } from './load-file.js';
 import fc from 'fast-check';
 import { DefinitionError, formatIssue } from './errors.js';
 

@@ -5,9 +5,6 @@
  * JSON is parsed by the YAML parser too (JSON is YAML), so positions work the same for both;
  * JSON files are additionally checked to be strict JSON.
  */
-import { readFile, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
-import { extname } from 'node:path';
 import { Document, LineCounter, isMap, isScalar, isSeq, parseDocument } from 'yaml';
 import { Definition, STEP_TYPES } from './schema.js';
 import { DefinitionError, hasErrors, type DefinitionIssue } from './errors.js';
@@ -97,51 +94,17 @@ export function parseDefinition(text: string, opts: ParseOptions = {}): ParseRes
   return { definition, issues: sortIssues([...warnings, ...validation]) };
 }
 
-/** Reads and parses a definition file. A missing or unreadable file is reported as an issue. */
-export async function loadDefinitionFile(path: string, opts: Omit<ParseOptions, 'file'> = {}): Promise<ParseResult> {
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_DEFINITION_BYTES;
-  try {
-    const info = await stat(path);
-    if (info.size > maxBytes) return { issues: [tooLarge(info.size, maxBytes, path)] };
-    const text = await readFile(path, 'utf8');
-    return parseDefinition(text, { ...opts, file: path });
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    const message = e.code === 'ENOENT' ? `file not found: ${path}` : `cannot read ${path}: ${e.message}`;
-    return { issues: [{ rule: 'file', message, path: [], file: path, severity: 'error' }] };
-  }
-}
-
 /** Parses text and throws {@link DefinitionError} (listing every issue) if any error is found. */
 export function parseDefinitionOrThrow(text: string, opts: ParseOptions = {}): Definition {
   return orThrow(parseDefinition(text, opts));
 }
 
-/**
- * Loads a definition from a file path or from YAML/JSON text and throws {@link DefinitionError}
- * when there is any error. A string is a path when it has no line break and names an existing
- * file or ends in .yaml/.yml/.json; pass `{text}` or `{file}` to say which.
- */
-export async function loadDefinitionOrThrow(
-  source: string | { file: string } | { text: string; file?: string },
-  opts: ParseOptions = {},
-): Promise<Definition> {
-  if (typeof source === 'string') {
-    const isPath = !source.includes('\n') && (/\.(ya?ml|json)$/i.test(source.trim()) || existsSync(source));
-    source = isPath ? { file: source } : { text: source };
-  }
-  const result = 'text' in source
-    ? parseDefinition(source.text, { ...opts, file: source.file ?? opts.file })
-    : await loadDefinitionFile(source.file, opts);
-  return orThrow(result);
-}
-
-function orThrow(result: ParseResult): Definition {
+export function orThrow(result: ParseResult): Definition {
   if (!result.definition || hasErrors(result.issues)) throw new DefinitionError(result.issues);
   return result.definition;
 }
 
-function tooLarge(size: number, maxBytes: number, file?: string): DefinitionIssue {
+export function tooLarge(size: number, maxBytes: number, file?: string): DefinitionIssue {
   return {
     rule: 'too-large',
     message: `the definition is ${size} bytes, over the limit of ${maxBytes} bytes; it was not parsed`,
@@ -150,7 +113,7 @@ function tooLarge(size: number, maxBytes: number, file?: string): DefinitionIssu
 }
 
 function formatOf(file: string | undefined, text: string): 'yaml' | 'json' {
-  const ext = file ? extname(file).toLowerCase() : '';
+  const ext = file ? (/\.[^./\\]*$/.exec(file)?.[0] ?? '').toLowerCase() : '';
   if (ext === '.json') return 'json';
   if (ext === '.yaml' || ext === '.yml') return 'yaml';
   return /^\s*[{[]/.test(text) ? 'json' : 'yaml';
