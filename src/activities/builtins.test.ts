@@ -3,17 +3,7 @@ import assert from 'node:assert/strict';
 import { ActivityFailure, ActivityRegistry } from '../runtime/activity.js';
 import { BUILTIN_ACTIVITIES, registerBuiltins, log, noop, transform } from './index.js';
 import { BUILTIN_ACTIVITIES as VALIDATOR_BUILTINS } from '../model/validate.js';
-import { fakeContext } from './testing.js';
-
-async function failure(p: unknown): Promise<ActivityFailure> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ActivityFailure, `expected an ActivityFailure, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a failure');
-}
+import { failure, fakeContext } from './testing.js';
 
 describe('registerBuiltins', () => {
   it('registers every built-in under its name', () => {

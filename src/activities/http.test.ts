@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ActivityFailure } from '../runtime/activity.js';
 import { createHttpActivity, http, isRetryableStatus } from './http.js';
-import { fakeContext } from './testing.js';
+import { failure, fakeContext } from './testing.js';
 
 interface Seen {
   method: string;
@@ -70,16 +70,6 @@ after(async () => {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
-
-async function failure(p: unknown): Promise<ActivityFailure> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ActivityFailure, `expected an ActivityFailure, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a failure');
-}
 
 describe('http', () => {
   it('GETs JSON and returns status, headers and the parsed body', async () => {

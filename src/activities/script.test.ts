@@ -2,17 +2,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ActivityFailure } from '../runtime/activity.js';
 import { createScriptActivity, script } from './script.js';
-import { fakeContext } from './testing.js';
-
-async function failure(p: unknown): Promise<ActivityFailure> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ActivityFailure, `expected an ActivityFailure, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a failure');
-}
+import { failure, fakeContext } from './testing.js';
 
 describe('script', () => {
   it('runs a function body with args and returns its JSON result', async () => {

@@ -2,7 +2,8 @@
  * A stand-in `ActivityContext` for unit tests of activities: records log lines and heartbeats,
  * and exposes an AbortController to simulate cancellation.
  */
-import type { ActivityContext } from '../runtime/activity.js';
+import assert from 'node:assert/strict';
+import { ActivityFailure, type ActivityContext } from '../runtime/activity.js';
 
 export interface FakeContext extends ActivityContext {
   logs: Array<{ message: string; fields?: Record<string, unknown> }>;
@@ -29,4 +30,15 @@ export function fakeContext(overrides: Partial<ActivityContext> = {}): FakeConte
     heartbeats,
     controller,
   };
+}
+
+/** Awaits `p` and returns the ActivityFailure it rejects with (fails the test otherwise). */
+export async function failure(p: unknown): Promise<ActivityFailure> {
+  try {
+    await p;
+  } catch (err) {
+    assert.ok(err instanceof ActivityFailure, `expected an ActivityFailure, got ${String(err)}`);
+    return err;
+  }
+  assert.fail('expected a failure');
 }
