@@ -14,7 +14,7 @@ import { Definition } from '../src/model/schema.js';
 import { parseDefinition } from '../src/model/index.js';
 import { ActivityFailure, ActivityRegistry, toErrorInfo } from '../src/runtime/activity.js';
 import { registerBuiltins } from '../src/activities/index.js';
-import { fakeContext } from '../src/activities/testing.js';
+import { failure, fakeContext } from '../src/activities/testing.js';
 import { Simulator } from '../src/core/simulator.js';
 import { TERMINAL_STATUSES, type Command, type InstanceState } from '../src/core/types.js';
 import { AnswerBook, type Answer } from '../src/cli/answers.js';
@@ -53,16 +53,6 @@ function load(name: Name): Definition {
   const result = parseDefinition(text(name), { file: `examples/${name}.yaml` });
   assert.deepEqual(result.issues, [], `examples/${name}.yaml has issues`);
   return result.definition!;
-}
-
-async function failure(p: unknown): Promise<ActivityFailure> {
-  try {
-    await p;
-  } catch (err) {
-    assert.ok(err instanceof ActivityFailure, `expected an ActivityFailure, got ${String(err)}`);
-    return err;
-  }
-  assert.fail('expected a failure');
 }
 
 // ------------------------------------------------------------------------------ end-to-end driver

@@ -6,6 +6,7 @@ import type { Definition } from '../model/schema.js';
 import type { Command, EngineEvent, HumanTaskInfo, InstanceState, InstanceStatus } from '../core/types.js';
 import type { ActivityHandler, ActivityRegistry } from './activity.js';
 import type { LifecycleMessage } from './lifecycle.js';
+import type { HumanTaskRecord } from '../store/types.js';
 
 export interface EngineOptions {
   /** SQLite file; default `.weft/weft.db` under the current directory; `:memory:` for tests. */
@@ -53,15 +54,8 @@ export interface InstanceSummary {
   labels?: Record<string, string>;
 }
 
-export interface HumanTaskRow {
-  instanceId: string;
-  runId: string;
-  stepId: string;
-  task: HumanTaskInfo;
-  input?: unknown;
-  status: 'open' | 'closed';
-  createdAt: number;
-}
+/** A human (or manual-intervention) task as stored: the inbox row. */
+export type HumanTaskRow = HumanTaskRecord;
 
 /** Emitted after each commit, in log order, per instance. */
 export interface CommittedBatch {

@@ -260,10 +260,7 @@ class EmbeddedEngine implements Engine {
   }
 
   async listHumanTasks(filter: { instanceId?: string; status?: 'open' | 'closed' } = {}): Promise<HumanTaskRow[]> {
-    return (await this.store.listHumanTasks(filter)).map((h) => ({
-      instanceId: h.instanceId, runId: h.runId, stepId: h.stepId, task: h.task, status: h.status, createdAt: h.createdAt,
-      ...(h.input !== undefined && { input: h.input }),
-    }));
+    return this.store.listHumanTasks(filter);
   }
 
   waitUntilDone(instanceId: string, options: { timeoutMs?: number } = {}): Promise<InstanceState> {
