@@ -148,3 +148,25 @@ test('--input: inline JSON, @file (JSON or YAML), and errors that name the flag 
     );
   }
 });
+
+test('tracker: a step run several times (a loop body), once each, does not claim retries', async () => {
+  const LOOP = parseDefinitionOrThrow(`
+id: loop
+version: 1.0.0
+steps:
+  - {id: start, type: start, next: l}
+  - {id: l, type: loop, maxIterations: 3, body: work}
+  - {id: work, type: task, activity: noop, next: l}
+  - {id: done, type: end}
+transitions:
+  - {from: l, to: done}
+`);
+  const sim = new Simulator(LOOP);
+  await sim.start({});
+  await sim.run();
+  const tracker = new StepTracker('i-1', LOOP);
+  tracker.applyAll(sim.log);
+  const text = describeStep(tracker.rows.get('work')!);
+  assert.match(text, /^completed in \S+ ×3$/);
+  assert.doesNotMatch(text, /attempts/);
+});

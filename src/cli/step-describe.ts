@@ -58,10 +58,10 @@ export function describeStep(row: StepRow, now: number = Date.now(), options: { 
     case 'completed': {
       const action = row.humanAction ? ` (${row.humanAction})` : '';
       const iteration = row.iteration !== undefined ? ` [iteration ${row.iteration}]` : '';
-      return `completed${action}${iteration} in ${duration(row)}${row.attempts > 1 ? ` after ${row.attempts} attempts` : ''}${runs}`;
+      return `completed${action}${iteration} in ${duration(row)}${row.attempt > 1 ? ` after ${row.attempt} attempts` : ''}${runs}`;
     }
     case 'failed':
-      return `failed${row.lastError ? `: ${row.lastError.code}: ${row.lastError.message}` : ''}${row.attempts > 1 ? ` (after ${row.attempts} attempts)` : ''}`;
+      return `failed${row.lastError ? `: ${row.lastError.code}: ${row.lastError.message}` : ''}${row.attempt > 1 ? ` (after ${row.attempt} attempts)` : ''}`;
     case 'skipped':
       return 'skipped';
     case 'cancelled':
