@@ -155,11 +155,9 @@ id: loop
 version: 1.0.0
 steps:
   - {id: start, type: start, next: l}
-  - {id: l, type: loop, maxIterations: 3, body: work}
+  - {id: l, type: loop, maxIterations: 3, body: work, next: [work, done]}
   - {id: work, type: task, activity: noop, next: l}
   - {id: done, type: end}
-transitions:
-  - {from: l, to: done}
 `);
   const sim = new Simulator(LOOP);
   await sim.start({});
