@@ -153,6 +153,18 @@ test('run: bad --input is a usage error naming the flag (exit 2)', async () => {
   assert.match(r.stderr, /--input is not valid JSON/);
 });
 
+test('run: --max-payload sets the payload limit; an input over it is refused and nothing runs', async () => {
+  const big = JSON.stringify({ orderId: 'x'.repeat(3000) });
+  const refused = await weft(['run', TINY, '--input', big, '--max-payload', '2kb', '--json']);
+  assert.notEqual(refused.code, 0);
+  assert.match(refused.stderr, /over the limit of 2000/);
+  const fine = await weft(['run', TINY, '--input', big, '--max-payload', '1mib', '--json']);
+  assert.equal(fine.code, 0, fine.stderr);
+  const bad = await weft(['run', TINY, '--max-payload', 'lots']);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--max-payload: expected a size/);
+});
+
 test('run: a missing file says so', async () => {
   const r = await weft(['run', join(dir, 'nope.yaml')]);
   assert.equal(r.code, 1);

@@ -11,11 +11,25 @@ export interface CliEngineOptions {
   activities?: ActivityRegistry;
   /** Resume unfinished instances on open: only `resume` wants that. */
   recover: boolean;
+  /** `--max-payload`, else `WEFT_MAX_PAYLOAD` from the environment, else the engine's 1 MiB. */
+  maxPayload?: string;
+}
+
+const SIZE = /^(\d+)\s*(b|kb|kib|mb|mib|gb|gib)?$/i;
+const UNIT: Record<string, number> = { b: 1, kb: 1000, kib: 1024, mb: 1e6, mib: 1024 ** 2, gb: 1e9, gib: 1024 ** 3 };
+
+/** `1048576`, `512kb`, `1MiB` → bytes; anything else is a usage error naming the setting. */
+export function parseSize(text: string, what: string): number {
+  const m = SIZE.exec(text.trim());
+  if (!m || Number(m[1]) <= 0) throw new CliError(`${what}: expected a size such as 1048576, 512kb or 1mib, got "${text}"`, 2);
+  return Number(m[1]) * UNIT[(m[2] ?? 'b').toLowerCase()];
 }
 
 export async function openCliEngine(options: CliEngineOptions): Promise<Engine> {
+  const size = options.maxPayload ?? process.env.WEFT_MAX_PAYLOAD;
+  const maxPayloadBytes = size !== undefined ? parseSize(size, options.maxPayload !== undefined ? '--max-payload' : 'WEFT_MAX_PAYLOAD') : undefined;
   try {
-    return await openEngine({ db: options.db, activities: options.activities, recover: options.recover });
+    return await openEngine({ db: options.db, activities: options.activities, recover: options.recover, maxPayloadBytes });
   } catch (err) {
     throw new CliError(`cannot open the database ${options.db}: ${(err as Error).message}`);
   }

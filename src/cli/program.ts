@@ -31,6 +31,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .option('--answers <file>', 'answers for human tasks and waits (default: <name>.answers.yaml next to the file)')
     .option('--json', 'print one JSON result object instead of the view')
     .option('--no-live', 'print one line per step change instead of redrawing')
+    .option('--max-payload <size>', 'largest input/output/event payload, e.g. 512kb (default 1mib; env WEFT_MAX_PAYLOAD)')
     .action(async (file: string, options) => setExit(await runCommand(file, options, io)));
 
   program
@@ -50,6 +51,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .option('--answers <file>', 'answers for human tasks and waits (default: the one recorded by weft run)')
     .option('--json', 'print one JSON result object instead of the view')
     .option('--no-live', 'print one line per step change instead of redrawing')
+    .option('--max-payload <size>', 'largest input/output/event payload, e.g. 512kb (default 1mib; env WEFT_MAX_PAYLOAD)')
     .action(async (options) => setExit(await resumeCommand(options, io)));
 
   program

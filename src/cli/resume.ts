@@ -22,6 +22,7 @@ export interface ResumeCommandOptions {
   answers?: string;
   json?: boolean;
   live?: boolean;
+  maxPayload?: string;
 }
 
 const UNFINISHED: InstanceStatus[] = ['pending', 'running', 'paused', 'waiting', 'compensating'];
@@ -72,7 +73,7 @@ export async function resumeCommand(options: ResumeCommandOptions, io: CliIO): P
     return book ? new AnswerBook(book.answers, book.source) : undefined;
   };
 
-  const engine = await openCliEngine({ db, activities: registry, recover: true });
+  const engine = await openCliEngine({ db, activities: registry, recover: true, maxPayload: options.maxPayload });
   try {
     for (const u of unfinished) {
       if (u.definition) checkActivitiesRegistered(u.definition, engine.activities, `  instance ${u.id} (${u.definition.id}) needs it; pass --activities MODULE`);

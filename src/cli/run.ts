@@ -25,6 +25,7 @@ export interface RunCommandOptions {
   json?: boolean;
   /** false with `--no-live`. */
   live?: boolean;
+  maxPayload?: string;
 }
 
 /** Labels recorded on the instance so `weft resume` finds the same modules after a crash. */
@@ -60,7 +61,7 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   const answers = answersFile ? AnswerBook.fromFile(answersFile) : undefined;
   if (answersFile) info('answers', `${answersFile}${options.answers ? '' : ' (found next to the definition)'}: ${answers!.answers.length} answer(s)`);
 
-  const engine = await openCliEngine({ db, activities: registry, recover: false });
+  const engine = await openCliEngine({ db, activities: registry, recover: false, maxPayload: options.maxPayload });
   try {
     checkActivitiesRegistered(definition, engine.activities, activitiesNote);
     const session = createWatchSession(engine, io, {

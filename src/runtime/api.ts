@@ -6,6 +6,7 @@ import type { Definition } from '../model/schema.js';
 import type { Command, EngineEvent, HumanTaskInfo, InstanceState, InstanceStatus } from '../core/types.js';
 import type { ActivityHandler, ActivityRegistry } from './activity.js';
 import type { LifecycleMessage } from './lifecycle.js';
+import type { RemoteTasks } from './remote-tasks.js';
 import type { HumanTaskRecord } from '../store/types.js';
 
 export interface EngineOptions {
@@ -103,8 +104,12 @@ export interface Engine {
   /** State as it was right after event `seq` (time travel). */
   getStateAt(instanceId: string, seq: number): Promise<InstanceState | undefined>;
   getHistory(instanceId: string, options?: { fromSeq?: number; limit?: number }): Promise<EngineEvent[]>;
-  listInstances(filter?: { status?: InstanceStatus[]; definitionId?: string; limit?: number }): Promise<InstanceSummary[]>;
-  listHumanTasks(filter?: { instanceId?: string; status?: 'open' | 'closed' }): Promise<HumanTaskRow[]>;
+  /** Ordered by id; `afterId` pages (keyset). */
+  listInstances(filter?: { status?: InstanceStatus[]; definitionId?: string; correlationId?: string; parentId?: string; afterId?: string; limit?: number }): Promise<InstanceSummary[]>;
+  listHumanTasks(filter?: { instanceId?: string; status?: 'open' | 'closed'; user?: string; group?: string; limit?: number }): Promise<HumanTaskRow[]>;
+
+  /** Tasks run by remote workers (claim with lease, heartbeat, guarded completion): runtime/remote-tasks.ts. */
+  readonly remote: RemoteTasks;
 
   /** Resolves once the instance is in a terminal status (completed, failed, cancelled, terminated, compensated). */
   waitUntilDone(instanceId: string, options?: { timeoutMs?: number }): Promise<InstanceState>;

@@ -25,6 +25,7 @@ import { newInstanceId, newNodeId } from './ids.js';
 import { InstanceCache } from './instance-cache.js';
 import { TimerService } from './timers.js';
 import { Waiters } from './waiters.js';
+import { RemoteTasks } from './remote-tasks.js';
 
 export const DEFAULT_DB = '.weft/weft.db';
 
@@ -36,6 +37,8 @@ export interface EngineInternals {
   leaseMs?: number;
   /** Most commands per group commit (default 500). */
   maxBatch?: number;
+  /** Lease length of tasks claimed by remote workers, ms (default 30 s). */
+  remoteLeaseMs?: number;
 }
 
 export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
@@ -65,6 +68,8 @@ class EmbeddedEngine implements Engine {
   private readonly emitter = new Emitter<EngineEventMap>();
   private readonly relay: OutboxRelay;
   private readonly starting = new Map<string, Promise<string>>();
+  /** Remote workers' claims, heartbeats and guarded completions (runtime/remote-tasks.ts). */
+  readonly remote: RemoteTasks;
   private closed = false;
 
   constructor(private readonly store: Store, private readonly options: EngineOptions, internals: EngineInternals) {
@@ -86,6 +91,10 @@ class EmbeddedEngine implements Engine {
       log: this.log,
     });
     this.timers = new TimerService({ store, nodeId: this.nodeId, clock: this.clock, leaseMs, submit: (c) => this.queue.send(c), log: this.log });
+    this.remote = new RemoteTasks({
+      store, clock: this.clock, log: this.log, submit: (command, guard) => this.queue.send(command, guard),
+      ...(internals.remoteLeaseMs !== undefined && { leaseMs: internals.remoteLeaseMs }),
+    });
     this.relay = new OutboxRelay(store, (m) => this.emitter.emit('lifecycle', m), this.log);
     this.queue = new CommitQueue(store, this.cache, this.definitions, {
       now: this.clock,
@@ -123,6 +132,7 @@ class EmbeddedEngine implements Engine {
         this.emitter.emit('committed', batch);
       }
       this.waiters.notify(c.id, c.state);
+      this.remote.committed(c.events);
     }
     for (const c of instances) {
       this.dispatcher.committed(c.id, c.fx, c.claims);
@@ -255,11 +265,11 @@ class EmbeddedEngine implements Engine {
     return this.store.readEvents(instanceId, options);
   }
 
-  async listInstances(filter: { status?: InstanceStatusList; definitionId?: string; limit?: number } = {}): Promise<InstanceSummary[]> {
+  async listInstances(filter: NonNullable<Parameters<Engine['listInstances']>[0]> = {}): Promise<InstanceSummary[]> {
     return (await this.store.listInstances(filter)).map(toSummary);
   }
 
-  async listHumanTasks(filter: { instanceId?: string; status?: 'open' | 'closed' } = {}): Promise<HumanTaskRow[]> {
+  async listHumanTasks(filter: NonNullable<Parameters<Engine['listHumanTasks']>[0]> = {}): Promise<HumanTaskRow[]> {
     return this.store.listHumanTasks(filter);
   }
 
@@ -286,6 +296,7 @@ class EmbeddedEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     this.dispatcher.close();
+    this.remote.close();
     this.timers.close();
     await this.queue.drain();
     this.queue.close();
