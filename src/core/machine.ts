@@ -17,7 +17,7 @@ import type { CompiledDefinition, CompiledStep } from './compiled.js';
 import { describeSchemaErrors } from './compiled.js';
 import { computeDeadline, nextCronTime, resolveDelay, resolveInstant } from './time.js';
 import type {
-  ActiveTask, DecideContext, EngineEvent, ErrorInfo, HumanTaskInfo, InstanceState, NewEvent, StepRun, TimerInfo,
+  ActiveTask, ChoiceSite, DecideContext, EngineEvent, ErrorInfo, HumanTaskInfo, InstanceState, NewEvent, StepRun, TimerInfo,
 } from './types.js';
 import { TERMINAL_STATUSES } from './types.js';
 
@@ -184,7 +184,14 @@ export class Machine {
   }
 
   async waitMatches(step: StepOf<'wait'>, payload: unknown): Promise<boolean> {
-    return step.match === undefined || evaluateCondition(step.match, this.scope({ event: payload }));
+    if (step.match === undefined) return true;
+    return this.condition({ kind: 'match', stepId: step.id, expression: step.match }, () => this.scope({ event: payload }));
+  }
+
+  /** A condition's value: the verifier's oracle when one is set (DecideContext.oracle), else evaluated. */
+  async condition(site: ChoiceSite, scope: () => Scope): Promise<boolean> {
+    const answer = this.ctx.oracle?.condition(site);
+    return answer !== undefined ? answer : evaluateCondition(site.expression, scope());
   }
 
   async finishWait(runId: string, payload: unknown): Promise<void> {
@@ -250,7 +257,7 @@ export class Machine {
   }
 
   private async startForeach(cs: CompiledStep, step: StepOf<'foreach'>, runId: string, via: string): Promise<void> {
-    const items = await evaluate(step.items, this.scope());
+    const items = this.ctx.oracle?.items?.(cs.id) ?? await evaluate(step.items, this.scope());
     this.emit({ type: 'StepStarted', runId, stepId: cs.id, via, status: 'running', foreach: { items: Array.isArray(items) ? items : [] } });
     if (!Array.isArray(items)) {
       return this.failRun(runId, { code: 'invalid_items', message: `foreach "${cs.id}": items must be an array, got ${typeof items}`, nonRetryable: true });
@@ -312,7 +319,8 @@ export class Machine {
     const iteration = back ? (this.state.steps[step.id]?.iteration ?? 0) + 1 : 0;
     this.emit({ type: 'StepStarted', runId, stepId: step.id, via, status: 'running' });
     const scope = this.scope({ loop: { iteration } });
-    const again = iteration < step.maxIterations && (step.while === undefined || (await evaluateCondition(step.while, scope)));
+    const again = iteration < step.maxIterations
+      && (step.while === undefined || (await this.condition({ kind: 'loop', stepId: step.id, iteration, expression: step.while }, () => scope)));
     const body = cs.outgoing.find((t) => t.to === step.body);
     const exit = cs.outgoing.find((t) => t.to !== step.body);
     const taken = again ? body : exit;
@@ -435,14 +443,18 @@ export class Machine {
     const defaults = out.filter((t) => t.default);
     if (cs.type === 'inclusive') {
       const chosen: ResolvedTransition[] = [];
-      for (const t of out) if (!t.default && (t.when === undefined || (await evaluateCondition(t.when, scope())))) chosen.push(t);
+      for (const t of out) if (!t.default && (t.when === undefined || (await this.when(cs, t, scope)))) chosen.push(t);
       return chosen.length ? chosen : defaults.length ? defaults : null;
     }
     for (const t of out) {
       if (t.default) continue;
-      if (t.when === undefined || (await evaluateCondition(t.when, scope()))) return [t];
+      if (t.when === undefined || (await this.when(cs, t, scope))) return [t];
     }
     return defaults.length ? [defaults[0]] : out.length === 0 ? [] : null;
+  }
+
+  private when(cs: CompiledStep, t: ResolvedTransition, scope: () => Scope): Promise<boolean> {
+    return this.condition({ kind: 'transition', stepId: cs.id, transitionId: t.id, expression: t.when! }, scope);
   }
 
   // ------------------------------------------------------------------ failure

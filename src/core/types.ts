@@ -215,6 +215,25 @@ export interface DecideContext {
   /** Uniform in [0, 1): jitter and any other choice that must replay identically. */
   random: number;
   limits?: { maxPayloadBytes?: number; maxSignalsBuffered?: number };
+  /**
+   * Verification hook (src/verify): when set, the core asks it instead of evaluating conditions
+   * (transition `when`, loop `while`, wait `match`) and foreach `items`, so the verifier can
+   * explore every routing choice with the engine's own routing rule. Unset in production: the
+   * engine's behaviour is unchanged. An answer of `undefined` means "evaluate as usual".
+   */
+  oracle?: ChoiceOracle;
+}
+
+/** Where the core needs a condition's value (see `DecideContext.oracle`). */
+export type ChoiceSite =
+  | { kind: 'transition'; stepId: string; transitionId: string; expression: string }
+  | { kind: 'loop'; stepId: string; iteration: number; expression: string }
+  | { kind: 'match'; stepId: string; expression: string };
+
+export interface ChoiceOracle {
+  condition(site: ChoiceSite): boolean | undefined;
+  /** Foreach items (abstract data); `undefined` evaluates `items` as usual. */
+  items?(stepId: string): unknown[] | undefined;
 }
 
 // ---------------------------------------------------------------------------------- events
