@@ -185,6 +185,18 @@ test('history, status and instances read a run recorded with --db', async () => 
   assert.match(status.stdout, /tiny@1\.0\.0 .* completed/);
   const list = await weft(['instances', '--db', db]);
   assert.match(list.stdout, new RegExp(`${id.replace(/[/.]/g, '\\$&')}\\s+tiny@1\\.0\\.0\\s+completed`));
+  // Time travel: right after event 4 the greet task was scheduled, nothing had completed.
+  const past = await weft(['status', id, '--db', db, '--at', '4', '--json']);
+  assert.equal(past.code, 0, past.stderr);
+  const then = JSON.parse(past.stdout);
+  assert.equal(then.seq, 4);
+  assert.equal(then.status, 'running');
+  assert.deepEqual(Object.keys(then.tasks), ['greet#2']);
+  const pastView = await weft(['status', id, '--db', db, '--at', '4']);
+  assert.match(pastView.stdout, /as of event 4 of \d+/);
+  const tooFar = await weft(['status', id, '--db', db, '--at', '999']);
+  assert.equal(tooFar.code, 2);
+  assert.match(tooFar.stderr, /has only \d+ events/);
   const missing = await weft(['history', 'no-such-id', '--db', db]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /no instance no-such-id/);

@@ -68,6 +68,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .argument('<id>', 'instance id')
     .addOption(new Option('--db <path>', 'SQLite file').makeOptionMandatory())
     .option('--json', 'print the instance state as JSON')
+    .option('--at <seq>', 'the state right after event SEQ (time travel)')
     .action(async (id: string, options) => setExit(await statusCommand(id, options, io)));
 
   program
