@@ -79,7 +79,10 @@ export function checkInvariants(def: CompiledDefinition, s: InstanceState): void
       assert.equal(timer.runId, undefined);
       continue;
     }
-    assert.ok(timer.runId && s.active[timer.runId], `timer ${id} belongs to no active run`);
+    // A compensation's retry timer belongs to the run being compensated (no longer active).
+    const compensation = timer.kind === 'retry' && s.tasks[timer.taskId!]?.purpose === 'compensate';
+    if (compensation) assert.equal(s.compensating?.[0], timer.runId, `retry timer ${id} of a compensation that is not the current one`);
+    else assert.ok(timer.runId && s.active[timer.runId], `timer ${id} belongs to no active run`);
     if (timer.kind === 'retry') assert.equal(s.tasks[timer.taskId!]?.status, 'retrying', `retry timer ${id} without a retrying task`);
   }
 
