@@ -4,6 +4,8 @@
  * Prints one JSON object per line: {name, backend, steps_per_s, workflows_per_s, p50_ms, p99_ms}.
  *  - steps-throughput: 2,000 concurrent instances of a 10-step no-op workflow, fresh temp SQLite file.
  *  - latency-10-step:  one 10-step workflow at a time, 200 runs after warm-up.
+ *  - verify-…:          the verifier on a 200-step definition and on every example ({name, backend, ms, states}).
+ *  - http-…:            instance starts over HTTP (50 keep-alive clients) and a 10-step workflow end to end over HTTP.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -126,4 +128,14 @@ if (pg !== undefined) {
 for (const [name, run] of Object.entries(cases)) {
   if (only !== undefined && only !== name) continue;
   console.log(JSON.stringify(await run()));
+}
+
+// The verifier (name: verify-…, with ms and states) and the HTTP server (http-…).
+if (only === undefined || only.startsWith('verify')) {
+  const { benchVerify } = await import('./verify.js');
+  await benchVerify((line) => console.log(line));
+}
+if (only === undefined || only.startsWith('http')) {
+  const { httpBenchmarks } = await import('./http.js');
+  for (const r of await httpBenchmarks(only !== undefined ? { only } : {})) console.log(JSON.stringify(r));
 }

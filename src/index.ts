@@ -6,6 +6,8 @@
  * - core: the pure engine core (commands, events, state, decide/evolve) and its types.
  * - runtime: `openEngine` (the embedded engine), its contract, activities.
  * - activities: the built-ins (`noop`, `log`, `http`, `transform`, `script`).
+ * - verify: soundness and counterexamples on definitions, PNML nets, DOT.
+ * - api / sdk: `startServer`, `WeftClient`, `watch`, `Worker` for remote activity workers.
  */
 
 // model (schema, loading with line numbers, validation, builder, expressions)
@@ -27,3 +29,23 @@ export {
   noop, log, http, createHttpActivity, transform, script, createScriptActivity,
   type HttpInput, type HttpOutput, type HttpActivityOptions, type LogInput, type TransformInput, type ScriptInput, type ScriptActivityOptions,
 } from './activities/index.js';
+
+// lifecycle messages (transactional outbox)
+export type { LifecycleMessage } from './runtime/lifecycle.js';
+
+// verifier (runs in the browser too)
+export {
+  verifyDefinition, verifyNet, parsePnml, toPnml, PnmlError, definitionToDot, netToDot, formatReport, StateSpaceTooLarge,
+  type VerificationReport, type Problem, type ProblemKind, type TraceEntry, type VerifyOptions, type PetriNet,
+} from './verify/index.js';
+
+// server, SDK, remote workers
+export { buildServer, API_PREFIX, type ServerOptions } from './api/server.js';
+export { startServer, type StartServerOptions, type RunningServer } from './api/start.js';
+export { ERRORS, ApiError, type ErrorCode } from './api/errors.js';
+export type { AuthHooks, Caller, Resource } from './api/auth.js';
+export {
+  WeftClient, WeftApiError, watch, Worker,
+  type ClientOptions, type Watcher, type WatchOptions, type WorkerOptions, type StartRequest, type ListInstancesQuery, type CommandResult,
+} from './sdk/index.js';
+export type { RemoteTask, WorkerInfo, QueueInfo, HeartbeatAnswer } from './runtime/remote-tasks.js';

@@ -109,6 +109,26 @@ test('validate: bad files exit 1 and point at lines', async () => {
   assert.match(r.stdout, /bad\.yaml:4:\d+\s+error/);
 });
 
+const UNSOUND = fileURLToPath(new URL('fixtures/definitions/unsound-join.yaml', import.meta.url));
+
+test('validate: a definition valid by every rule but unsound is an error with its counterexample', async () => {
+  const r = await weft(['validate', UNSOUND]);
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stdout, /error\s+the workflow is not sound: deadlock: join `j` waits forever.*skipped by decision `check` → `early`.*\[unsound\]/);
+  assert.match(r.stdout, /shortest path:\n\s+1\. the instance starts/);
+});
+
+test('verify: sound examples exit 0; an unsound definition exits 1 with the shortest path; --json', async () => {
+  const sound = await weft(['verify', 'examples/order-fulfilment.yaml']);
+  assert.equal(sound.code, 0, sound.stdout + sound.stderr);
+  assert.match(sound.stdout, /order-fulfilment.*: SOUND/);
+  const unsound = await weft(['verify', UNSOUND, '--json']);
+  assert.equal(unsound.code, 1);
+  const result = JSON.parse(unsound.stdout);
+  assert.equal(result.sound, false);
+  assert.equal(result.files[0].report.verdict, 'unsound');
+});
+
 test('run: a tiny workflow completes, prints its output and a timeline, exit 0', async () => {
   const r = await weft(['run', TINY, '--input', '{"orderId":"A-1"}']);
   assert.equal(r.code, 0, r.stderr + r.stdout);

@@ -10,6 +10,8 @@ import { resumeCommand } from './resume.js';
 import { runCommand } from './run.js';
 import { statusCommand } from './status.js';
 import { runValidate } from './validate.js';
+import { registerServerCommands } from './client-register.js';
+import { runVerify } from './verify.js';
 
 const VERSION = '0.1.0';
 
@@ -41,6 +43,17 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .option('--json', 'print the issues as JSON')
     .action(async (files: string[], options: { json?: boolean }) =>
       setExit(await runValidate(files, { json: options.json === true }, { stdout: (s) => writeLine(io.stdout, s), stderr: (s) => writeLine(io.stderr, s) })),
+    );
+
+  program
+    .command('verify')
+    .description('prove definitions sound, or show the shortest run into each problem (also .pnml nets)')
+    .argument('<files...>', 'definition files (.yaml, .yml, .json) or PNML nets (.pnml)')
+    .option('--json', 'print the reports as JSON')
+    .option('--dot', 'print each net in Graphviz DOT instead of a report')
+    .option('--max-states <n>', 'give up (verdict "unknown") past this many states (default 100000)')
+    .action(async (files: string[], options: { json?: boolean; dot?: boolean; maxStates?: string }) =>
+      setExit(await runVerify(files, { json: options.json === true, dot: options.dot === true, maxStates: options.maxStates }, { stdout: (s) => writeLine(io.stdout, s), stderr: (s) => writeLine(io.stderr, s) })),
     );
 
   program
@@ -79,6 +92,8 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .option('--limit <n>', 'at most n instances (default 100)')
     .option('--json', 'print the list as JSON')
     .action(async (options) => setExit(await instancesCommand(options, io)));
+
+  registerServerCommands(program, io, setExit);
 
   return program;
 }

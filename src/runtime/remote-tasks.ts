@@ -139,6 +139,14 @@ export class RemoteTasks {
     }));
   }
 
+  /** Leases held by remote workers now (tokens included: for the server's own use, not for clients). */
+  listLeases(): Array<{ workerId: string; instanceId: string; taskId: string; activity: string; attempt: number; token: string; expiresAt: number }> {
+    return [...this.held.values()].map((h) => ({
+      workerId: h.workerId, instanceId: h.task.instanceId, taskId: h.task.taskId, activity: h.task.activity,
+      attempt: h.task.attempt, token: h.task.token, expiresAt: h.task.expiresAt,
+    }));
+  }
+
   async listQueues(): Promise<QueueInfo[]> {
     const rows = await this.o.store.listTasks({ limit: 100_000 });
     const now = this.o.clock();

@@ -1,0 +1,29 @@
+/**
+ * `eventHandlers` with `action: start`: a published event starts an instance of every (latest)
+ * definition that subscribes to it, when its `when` holds; `input` maps the event to the input.
+ */
+import { evaluateCondition, evaluateMapping } from '../model/expressions.js';
+import type { Engine } from '../runtime/api.js';
+
+function matches(pattern: string, name: string): boolean {
+  if (!pattern.includes('*')) return pattern === name;
+  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$');
+  return re.test(name);
+}
+
+export async function startSubscribers(engine: Engine, name: string, key: unknown, payload: unknown): Promise<string[]> {
+  const latest = new Map<string, string>();
+  for (const d of await engine.listDefinitions()) latest.set(d.id, d.version);
+  const started: string[] = [];
+  for (const [id, version] of latest) {
+    const def = await engine.getDefinition(id, version);
+    for (const h of def?.eventHandlers ?? []) {
+      if (h.action !== 'start' || !matches(h.event, name)) continue;
+      const scope = { event: { name, key, payload }, input: {}, vars: {}, steps: {}, env: {} };
+      if (h.when !== undefined && !(await evaluateCondition(h.when, scope as never))) continue;
+      const input = h.input !== undefined ? await evaluateMapping(h.input, scope as never) : payload ?? {};
+      started.push(await engine.start(id, input, { version, ...(typeof key === 'string' && { correlationId: key }) }));
+    }
+  }
+  return started;
+}

@@ -1,0 +1,32 @@
+/**
+ * External events: delivered to every instance waiting for the event with a matching correlation
+ * key, and starting instances of definitions whose `eventHandlers` start on it.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { errorResponses } from '../schemas.js';
+import type { ApiContext } from '../server.js';
+import { startSubscribers } from '../event-starts.js';
+
+export function eventRoutes(ctx: ApiContext): FastifyPluginAsync {
+  return async (app) => {
+    app.post('/events', {
+      schema: {
+        tags: ['events'], summary: 'Publish an external event',
+        body: {
+          type: 'object', required: ['name'], additionalProperties: false,
+          properties: { name: { type: 'string', minLength: 1 }, key: { description: 'correlation key matched against waits' }, payload: {} },
+        },
+        response: {
+          202: { type: 'object', properties: { delivered: { type: 'integer' }, started: { type: 'array', items: { type: 'string' } } } },
+          ...errorResponses(400, 413, 415),
+        },
+      },
+      config: { action: 'event.publish', resource: 'event' },
+    }, async (req, reply) => {
+      const b = req.body as { name: string; key?: unknown; payload?: unknown };
+      const delivered = await ctx.engine.publishEvent(b.name, b.key, b.payload);
+      const started = await startSubscribers(ctx.engine, b.name, b.key, b.payload);
+      return reply.status(202).send({ delivered, started });
+    });
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * Human tasks: the inbox (by user and/or group, or instance), claim, complete (data validated by
+ * the core against the step's form schema → 400 naming the field), reject, reassign.
+ */
+import type { FastifyPluginAsync } from 'fastify';
+import { ApiError } from '../errors.js';
+import { commandResult, errorResponses } from '../schemas.js';
+import type { ApiContext } from '../server.js';
+import { runCommand } from './instances.js';
+
+const taskParams = {
+  type: 'object', required: ['instanceId', 'taskId'], additionalProperties: false,
+  properties: { instanceId: { type: 'string', minLength: 1 }, taskId: { type: 'string', minLength: 1 } },
+} as const;
+
+export function humanTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
+  const { engine, desk } = ctx;
+  async function openTask(instanceId: string, taskId: string) {
+    const rows = await engine.listHumanTasks({ instanceId, status: 'open' });
+    const row = rows.find((r) => r.task.taskId === taskId);
+    if (!row) throw new ApiError('not_found', `no open human task "${taskId}" in instance "${instanceId}"`);
+    return row;
+  }
+  return async (app) => {
+    app.get('/human-tasks', {
+      schema: {
+        tags: ['human-tasks'], summary: 'Inbox: open tasks for a user and/or group (either matches), or of one instance',
+        querystring: {
+          type: 'object', additionalProperties: false,
+          properties: {
+            user: { type: 'string' }, group: { type: 'string' }, instanceId: { type: 'string' },
+            status: { type: 'string', enum: ['open', 'closed'], default: 'open' },
+            limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 },
+          },
+        },
+        response: { 200: { type: 'object', properties: { items: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, ...errorResponses(400) },
+      },
+      config: { action: 'human-task.list', resource: 'human-task' },
+    }, async (req) => {
+      const q = req.query as { user?: string; group?: string; instanceId?: string; status: 'open' | 'closed'; limit: number };
+      const rows = await engine.listHumanTasks({ status: q.status, ...(q.instanceId !== undefined && { instanceId: q.instanceId }) });
+      const items = rows.map((r) => desk.view(r)).filter((r) => (q.user === undefined && q.group === undefined)
+        || (q.user !== undefined && (r.task.users.includes(q.user) || r.claimedBy === q.user))
+        || (q.group !== undefined && r.task.groups.includes(q.group)));
+      return { items: items.slice(0, q.limit) };
+    });
+
+    app.get('/human-tasks/:instanceId/:taskId', {
+      schema: { tags: ['human-tasks'], summary: 'One open human task', params: taskParams, response: errorResponses(404) },
+      config: { action: 'human-task.read', resource: 'human-task' },
+    }, async (req) => {
+      const { instanceId, taskId } = req.params as { instanceId: string; taskId: string };
+      return desk.view(await openTask(instanceId, taskId));
+    });
+
+    app.post('/human-tasks/:instanceId/:taskId/claim', {
+      schema: {
+        tags: ['human-tasks'], summary: 'Claim a task (for the caller, or `user`)', params: taskParams,
+        body: { type: 'object', additionalProperties: false, properties: { user: { type: 'string', minLength: 1 } } },
+        response: errorResponses(400, 404, 409),
+      },
+      config: { action: 'human-task.claim', resource: 'human-task' },
+    }, async (req) => {
+      const { instanceId, taskId } = req.params as { instanceId: string; taskId: string };
+      const user = (req.body as { user?: string } | undefined)?.user ?? req.caller.identity;
+      await openTask(instanceId, taskId);
+      desk.claim(instanceId, taskId, user, Date.now());
+      return desk.view(await openTask(instanceId, taskId));
+    });
+
+    app.post('/human-tasks/:instanceId/:taskId/complete', {
+      schema: {
+        tags: ['human-tasks'], summary: 'Complete with an action and form data', params: taskParams,
+        body: { type: 'object', required: ['action'], additionalProperties: false, properties: { action: { type: 'string', minLength: 1 }, data: {} } },
+        response: { 200: commandResult, ...errorResponses(400, 404, 409, 413) },
+      },
+      config: { action: 'human-task.complete', resource: 'human-task' },
+    }, async (req) => {
+      const { instanceId, taskId } = req.params as { instanceId: string; taskId: string };
+      const b = req.body as { action: string; data?: unknown };
+      await openTask(instanceId, taskId);
+      desk.checkActor(instanceId, taskId, req.caller.identity);
+      const out = await runCommand(ctx, req.caller, { type: 'CompleteHumanTask', instanceId, taskId, action: b.action, ...(b.data !== undefined && { data: b.data }) });
+      desk.closed(instanceId, taskId);
+      return out;
+    });
+
+    app.post('/human-tasks/:instanceId/:taskId/reject', {
+      schema: {
+        tags: ['human-tasks'], summary: 'Reject (fails the step with code `rejected`)', params: taskParams,
+        body: { type: 'object', additionalProperties: false, properties: { reason: { type: 'string' } } },
+        response: { 200: commandResult, ...errorResponses(400, 404, 409) },
+      },
+      config: { action: 'human-task.reject', resource: 'human-task' },
+    }, async (req) => {
+      const { instanceId, taskId } = req.params as { instanceId: string; taskId: string };
+      const b = (req.body ?? {}) as { reason?: string };
+      await openTask(instanceId, taskId);
+      desk.checkActor(instanceId, taskId, req.caller.identity);
+      const out = await runCommand(ctx, req.caller, { type: 'RejectHumanTask', instanceId, taskId, ...(b.reason !== undefined && { reason: b.reason }) });
+      desk.closed(instanceId, taskId);
+      return out;
+    });
+
+    app.post('/human-tasks/:instanceId/:taskId/reassign', {
+      schema: {
+        tags: ['human-tasks'], summary: 'Reassign to other users/groups (drops any claim)', params: taskParams,
+        body: {
+          type: 'object', additionalProperties: false, minProperties: 1,
+          properties: { users: { type: 'array', items: { type: 'string', minLength: 1 } }, groups: { type: 'array', items: { type: 'string', minLength: 1 } } },
+        },
+        response: errorResponses(400, 404),
+      },
+      config: { action: 'human-task.reassign', resource: 'human-task' },
+    }, async (req) => {
+      const { instanceId, taskId } = req.params as { instanceId: string; taskId: string };
+      await openTask(instanceId, taskId);
+      desk.reassign(instanceId, taskId, req.body as { users?: string[]; groups?: string[] });
+      return desk.view(await openTask(instanceId, taskId));
+    });
+  };
+}

@@ -1,0 +1,88 @@
+/**
+ * `weft verify <files…> [--json] [--dot] [--max-states N]`: proves definitions sound (or shows the
+ * shortest run into each problem). PNML files (`.pnml`) are verified as place/transition nets.
+ * `--dot` prints the net of each file in Graphviz DOT instead. Exit code 1 when a file is not
+ * sound, cannot be read, or its verdict is unknown.
+ */
+import { readFile } from 'node:fs/promises';
+import { parseDefinition } from '../model/load.js';
+import type { CliOutput } from './validate.js';
+import { formatCliIssue } from './validate.js';
+import { formatReport } from '../verify/report.js';
+import { verifyDefinition, type VerificationReport } from '../verify/verify.js';
+import { definitionToDot, netToDot } from '../verify/dot.js';
+import { parsePnml, PnmlError } from '../verify/pnml.js';
+import { verifyNet } from '../verify/petri.js';
+
+export interface VerifyCliOptions {
+  json?: boolean;
+  dot?: boolean;
+  maxStates?: number | string;
+}
+
+export async function runVerify(files: string[], opts: VerifyCliOptions, out: CliOutput): Promise<number> {
+  if (files.length === 0) {
+    out.stderr('weft verify: no files given (usage: weft verify <file.yaml|file.json|file.pnml>… [--json] [--dot] [--max-states N])');
+    return 1;
+  }
+  const maxStates = opts.maxStates === undefined ? undefined : Number(opts.maxStates);
+  if (maxStates !== undefined && (!Number.isInteger(maxStates) || maxStates < 1)) {
+    out.stderr(`weft verify: --max-states must be a positive integer, got "${opts.maxStates}"`);
+    return 1;
+  }
+  let failed = 0;
+  const results: Array<{ file: string; report?: VerificationReport; error?: string }> = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      results.push({ file, error: e.code === 'ENOENT' ? `file not found: ${file}` : `cannot read ${file}: ${e.message}` });
+      failed++;
+      continue;
+    }
+    try {
+      if (/\.pnml$/i.test(file) || /^\s*(<\?xml|<pnml)/.test(text)) {
+        const net = parsePnml(text);
+        if (opts.dot) {
+          out.stdout(netToDot(net));
+          continue;
+        }
+        const report = await verifyNet(net, { maxStates });
+        results.push({ file, report });
+        if (!report.sound) failed++;
+        continue;
+      }
+      const { definition, issues } = parseDefinition(text, { file });
+      const errors = issues.filter((i) => i.severity === 'error');
+      if (!definition || errors.length) {
+        results.push({ file, error: `the definition is invalid (run weft validate):\n${errors.map((i) => formatCliIssue({ ...i, file: i.file ?? file })).join('\n')}` });
+        failed++;
+        continue;
+      }
+      if (opts.dot) {
+        out.stdout(definitionToDot(definition));
+        continue;
+      }
+      const report = await verifyDefinition(definition, { maxStates });
+      results.push({ file, report });
+      if (!report.sound) failed++;
+    } catch (err) {
+      const message = err instanceof PnmlError ? `${file}: ${err.message}` : `${file}: ${(err as Error).message}`;
+      results.push({ file, error: message });
+      failed++;
+    }
+  }
+  if (opts.dot) return failed ? 1 : 0;
+  if (opts.json) {
+    out.stdout(JSON.stringify({ sound: failed === 0, files: results }, null, 2));
+    return failed ? 1 : 0;
+  }
+  for (const r of results) {
+    if (r.error) out.stderr(`${r.file}: ${r.error.startsWith(r.file) ? r.error.slice(r.file.length + 2) : r.error}`);
+    else out.stdout(formatReport(r.report!, r.file));
+  }
+  if (files.length > 1) out.stdout(`${files.length - failed} of ${files.length} files sound`);
+  return failed ? 1 : 0;
+}

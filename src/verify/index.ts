@@ -1,0 +1,9 @@
+/** The verifier's library API (browser-safe): see docs/verification.md. */
+export { verifyDefinition, type VerificationReport, type Problem, type ProblemKind, type TraceEntry, type VerifyOptions } from './verify.js';
+export { DefinitionSystem, abstractDefinition, type Move, type DefinitionSystemOptions } from './definition-system.js';
+export { explore, traceTo, StateSpaceTooLarge, type StateGraph, type TransitionSystem } from './graph.js';
+export { verifyNet, NetSystem, workflowNetEnds, type PetriNet, type Place, type Arc, type NetTransition } from './petri.js';
+export { parsePnml, toPnml, PnmlError } from './pnml.js';
+export { definitionToDot, netToDot } from './dot.js';
+export { formatReport, formatTrace } from './report.js';
+export { wideDefinition } from './samples.js';
