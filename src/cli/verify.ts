@@ -1,7 +1,8 @@
 /**
- * `weft verify <files…> [--json] [--dot] [--max-states N]`: proves definitions sound (or shows the
+ * `weft verify <files…> [--json] [--dot] [--pnml] [--max-states N]`: proves definitions sound (or shows the
  * shortest run into each problem). PNML files (`.pnml`) are verified as place/transition nets.
- * `--dot` prints the net of each file in Graphviz DOT instead. Exit code 1 when a file is not
+ * `--dot` prints the net of each file in Graphviz DOT instead; `--pnml` prints it as PNML (for a
+ * definition: the verifier's state graph as a workflow net, see src/verify/net-export.ts). Exit code 1 when a file is not
  * sound, cannot be read, or its verdict is unknown.
  */
 import { readFile } from 'node:fs/promises';
@@ -11,12 +12,15 @@ import { formatCliIssue } from './validate.js';
 import { formatReport } from '../verify/report.js';
 import { verifyDefinition, type VerificationReport } from '../verify/verify.js';
 import { definitionToDot, netToDot } from '../verify/dot.js';
-import { parsePnml, PnmlError } from '../verify/pnml.js';
+import { parsePnml, PnmlError, toPnml } from '../verify/pnml.js';
+import { definitionToNet } from '../verify/net-export.js';
 import { verifyNet } from '../verify/petri.js';
 
 export interface VerifyCliOptions {
   json?: boolean;
   dot?: boolean;
+  /** Print the net the verifier sees as PNML (for definitions: its state graph as a workflow net). */
+  pnml?: boolean;
   maxStates?: number | string;
 }
 
@@ -49,6 +53,10 @@ export async function runVerify(files: string[], opts: VerifyCliOptions, out: Cl
           out.stdout(netToDot(net));
           continue;
         }
+        if (opts.pnml) {
+          out.stdout(toPnml(net));
+          continue;
+        }
         const report = await verifyNet(net, { maxStates });
         results.push({ file, report });
         if (!report.sound) failed++;
@@ -65,6 +73,10 @@ export async function runVerify(files: string[], opts: VerifyCliOptions, out: Cl
         out.stdout(definitionToDot(definition));
         continue;
       }
+      if (opts.pnml) {
+        out.stdout(toPnml(await definitionToNet(definition, { maxStates })));
+        continue;
+      }
       const report = await verifyDefinition(definition, { maxStates });
       results.push({ file, report });
       if (!report.sound) failed++;
@@ -74,7 +86,10 @@ export async function runVerify(files: string[], opts: VerifyCliOptions, out: Cl
       failed++;
     }
   }
-  if (opts.dot) return failed ? 1 : 0;
+  if (opts.dot || opts.pnml) {
+    for (const r of results) if (r.error) out.stderr(`${r.file}: ${r.error.startsWith(r.file) ? r.error.slice(r.file.length + 2) : r.error}`);
+    return failed ? 1 : 0;
+  }
   if (opts.json) {
     out.stdout(JSON.stringify({ sound: failed === 0, files: results }, null, 2));
     return failed ? 1 : 0;

@@ -37,7 +37,15 @@ export interface DefinitionSystemOptions {
   reduce?: boolean;
   /** Keep which steps have completed in the state key (needed for CTL atoms `completed`). */
   history?: boolean;
+  /**
+   * Verified summaries of child workflows by definition id: how a child can finish. A
+   * subworkflow (or foreach over a workflow) whose child has a summary completes only if the
+   * child can complete and fails only if it can fail; without one, both.
+   */
+  children?: ReadonlyMap<string, ChildSummary>;
 }
+
+export interface ChildSummary { completes: boolean; fails: boolean }
 
 /** One edge: a command of the outside world and what the engine made of it, in step terms. */
 export interface Move {
@@ -65,6 +73,7 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
   readonly failures: boolean;
   readonly reduce: boolean;
   readonly history: boolean;
+  readonly children: ReadonlyMap<string, ChildSummary>;
   /** Steps inside the block of an any/n join: their runs can be cancelled by another branch. */
   private readonly racy = new Set<string>();
   private readonly hasCancelPaths: boolean;
@@ -78,6 +87,7 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
     this.failures = opts.failures ?? true;
     this.reduce = opts.reduce ?? true;
     this.history = opts.history ?? false;
+    this.children = opts.children ?? new Map();
     for (const cs of this.compiled.steps.values()) {
       if (cs.type === 'join') {
         const mode = (cs.step as Step & { mode?: string }).mode ?? 'all';
@@ -191,16 +201,17 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
       if (run.manualTaskId && run.status === 'failed') {
         for (const action of ['retry', 'skip', 'fail']) add(run.id, { type: 'CompleteHumanTask', taskId: run.manualTaskId, action, data: {} });
       }
+      const summary = this.childSummary(run.stepId);
       if (run.childId && run.status === 'running') {
-        add(run.id, { type: 'ChildFinished', childId: run.childId, status: 'completed', output: {} });
-        if (this.failures) add(run.id, { type: 'ChildFinished', childId: run.childId, status: 'failed', error: { code: 'child_failed', message: 'the child failed' } });
+        if (summary.completes) add(run.id, { type: 'ChildFinished', childId: run.childId, status: 'completed', output: {} });
+        if (this.failures && summary.fails) add(run.id, { type: 'ChildFinished', childId: run.childId, status: 'failed', error: { code: 'child_failed', message: 'the child failed' } });
       }
       if (run.foreach && this.compiled.steps.get(run.stepId)?.step.type === 'foreach' && (this.compiled.steps.get(run.stepId)!.step as { workflow?: string }).workflow !== undefined) {
         for (let i = 0; i < run.foreach.next; i++) {
           if (i in run.foreach.results) continue;
           const childId = `${s.id}/${run.id}[${i}]`;
-          add(run.id, { type: 'ChildFinished', childId, status: 'completed', output: {} });
-          if (this.failures) add(run.id, { type: 'ChildFinished', childId, status: 'failed', error: { code: 'child_failed', message: 'the child failed' } });
+          if (summary.completes) add(run.id, { type: 'ChildFinished', childId, status: 'completed', output: {} });
+          if (this.failures && summary.fails) add(run.id, { type: 'ChildFinished', childId, status: 'failed', error: { code: 'child_failed', message: 'the child failed' } });
         }
       }
     }
@@ -210,6 +221,11 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
     }
     if (this.hasCancelPaths && !s.cancelRequested && (s.status === 'running' || s.status === 'waiting')) add('global', { type: 'Cancel' });
     return units;
+  }
+
+  private childSummary(stepId: string): ChildSummary {
+    const wf = (this.compiled.steps.get(stepId)?.step as { workflow?: string } | undefined)?.workflow;
+    return (wf !== undefined && this.children.get(wf)) || { completes: true, fails: true };
   }
 
   async successors(s: VState): Promise<Successor<VState, Move>[]> {

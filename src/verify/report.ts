@@ -41,12 +41,23 @@ export function formatReport(r: VerificationReport, file?: string, opts: FormatO
   if (r.net) lines.push(`  ${r.net.bounded ? `bounded (at most ${r.net.maxTokens} token${r.net.maxTokens === 1 ? '' : 's'} per place${r.net.safe ? ', safe' : ''})` : 'UNBOUNDED'}`);
   const shown = r.problems.filter((p) => opts.info !== false || p.severity !== 'info');
   for (const p of shown) lines.push(...formatProblem(p, opts));
-  for (const p of r.properties ?? []) lines.push(`  ${p.holds ? '✓' : '✗'} property ${p.name}: ${p.formula}`);
+  for (const p of r.properties ?? []) {
+    const mark = p.status === 'unknown' ? '?' : p.holds ? '✓' : '✗';
+    const label = p.builtin ? `${p.formula} (${p.name}${p.formula.startsWith('AF') ? ', under fairness' : ''})` : `property ${p.name}: ${p.formula}`;
+    lines.push(`  ${mark} ${label}${p.status === 'unknown' ? ` — unknown: ${p.error}` : p.holds ? ' holds' : ' fails'}`);
+    // Failed user properties are listed with their trace as problems; show witnesses here.
+    if (p.trace && p.holds && p.traceKind === 'witness') {
+      lines.push(`    witness${p.traceNote ? ` (${p.traceNote})` : ''}:`);
+      lines.push(...formatTrace(p.trace, Math.min(opts.maxTrace ?? 30, 10)));
+    }
+  }
   if (r.resources?.resources.length) {
-    for (const res of r.resources.resources) lines.push(`  resource ${res.name}: peak ${res.peak} of ${res.capacity}`);
+    for (const res of r.resources.resources) {
+      lines.push(`  ${res.overAllocated ? '✗' : '✓'} resource ${res.name}: peak ${res.peak}${res.partial ? '+' : ''} of ${res.capacity ?? '(undeclared)'}${res.peakSteps.length ? ` (${res.peakSteps.map((s) => `\`${s}\``).join(', ')} at once)` : ''}`);
+    }
   }
   if (r.time && r.time.criticalPath.length) {
-    lines.push(`  time: ${fmtMs(r.time.minMs)} … ${fmtMs(r.time.maxMs)}; critical path ${r.time.criticalPath.map((s) => `\`${s}\``).join(' → ')}`);
+    lines.push(`  time: ${fmtMs(r.time.minMs)} … ${fmtMs(r.time.maxMs)}${r.time.timeoutMs !== undefined ? ` (timeout ${fmtMs(r.time.timeoutMs)})` : ''}; critical path ${r.time.criticalPath.map((s) => `\`${s}\``).join(' → ')}`);
   }
   return lines.join('\n');
 }

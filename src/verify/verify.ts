@@ -12,10 +12,10 @@
  *   construction; ends reached while other branches still run are listed as information.
  */
 import type { Definition } from '../model/schema.js';
-import { DefinitionSystem, type Move, type VState } from './definition-system.js';
+import { DefinitionSystem, type ChildSummary, type Move, type VState } from './definition-system.js';
 import { canReach, explore, sccs, traceTo, trappedCycles, type StateGraph } from './graph.js';
-import { checkProperties, type PropertyResult } from './ctl.js';
-import { analyseResources, type ResourceReport } from './resources.js';
+import { BUILTIN_PROPERTIES, checkFormulas, declaredProperties, needsHistory, parseCtl, type PropertyResult } from './ctl.js';
+import { analyseResourcesOnGraph, usesResources, type ResourceReport } from './resources.js';
 import { analyseTime, type TimeReport } from './time.js';
 
 export type ProblemKind =
@@ -47,6 +47,8 @@ export interface VerifyStats {
   commands: number;
   ms: number;
   reduced: boolean;
+  /** States of the unreduced graph used for CTL properties and resources, when one was built. */
+  fullStates?: number;
 }
 
 export interface VerificationReport {
@@ -73,6 +75,10 @@ export interface VerifyOptions {
   failures?: boolean;
   /** Skip CTL, resource and time analyses (default false). */
   soundnessOnly?: boolean;
+  /** Child definitions by id, for subworkflow summaries (their possible outcomes) and time. */
+  children?: Record<string, Definition>;
+  /** Definition ids being verified further up (cuts recursive subworkflows). */
+  visiting?: string[];
 }
 
 export const DEFAULT_VERIFY_MAX_STATES = 100_000;
@@ -83,14 +89,17 @@ export async function verifyDefinition(def: Definition, opts: VerifyOptions = {}
   const t0 = now();
   const maxStates = opts.maxStates ?? DEFAULT_VERIFY_MAX_STATES;
   const reduce = opts.reduce ?? true;
-  const sys = new DefinitionSystem(def, { reduce, failures: opts.failures });
+  const childProblems: Problem[] = [];
+  const children = await childSummaries(def, opts, childProblems);
+  const sysOpts = { failures: opts.failures, children };
+  const sys = new DefinitionSystem(def, { reduce, ...sysOpts });
   let g = await explore(sys, { maxStates });
   let usedReduction = reduce;
   // Reduction preserves every final state; livelocks only need cycles, which Weft definitions
   // have only through operator retries and escalations. If the reduced graph has a cycle, the
   // livelock check is redone on the full graph.
   if (reduce && !g.truncated && hasCycle(g)) {
-    const full = new DefinitionSystem(def, { reduce: false, failures: opts.failures });
+    const full = new DefinitionSystem(def, { reduce: false, ...sysOpts });
     const fg = await explore(full, { maxStates });
     if (!fg.truncated) {
       g = fg;
@@ -100,20 +109,95 @@ export async function verifyDefinition(def: Definition, opts: VerifyOptions = {}
   }
   const report = analyseDefinitionGraph(def, sys, g, maxStates);
   report.stats.reduced = usedReduction;
+  report.problems.push(...childProblems);
   if (!opts.soundnessOnly) {
-    if (def.properties?.length) report.properties = await checkProperties(def, { maxStates, failures: opts.failures });
-    for (const p of report.properties ?? []) {
-      if (!p.holds) report.problems.push({ kind: 'property', severity: 'error', message: `property ${p.name} does not hold: ${p.formula}${p.error ? ` (${p.error})` : ''}`, ...(p.trace && { trace: p.trace }) });
+    const declared = declaredProperties(def);
+    const stepIds = new Set(def.steps.map((s) => s.id));
+    const wantResources = usesResources(def);
+    let full: StateGraph<VState, Move> | undefined;
+    if (declared.length || wantResources) {
+      const history = declared.some((p) => { try { return needsHistory(parseCtl(p.formula, stepIds)); } catch { return false; } });
+      if (!usedReduction && !history) full = g;
+      else {
+        const fs = new DefinitionSystem(def, { reduce: false, ...sysOpts, history });
+        full = await explore(fs, { maxStates });
+        sys.commands += fs.commands;
+      }
     }
-    report.resources = await analyseResources(def, { maxStates, failures: opts.failures });
-    for (const p of report.resources?.problems ?? []) report.problems.push(p);
-    report.time = analyseTime(def);
+    const builtins = BUILTIN_PROPERTIES.map((b) => ({ ...b, builtin: true }));
+    if (full && !full.truncated) {
+      report.properties = checkFormulas(full, [...builtins, ...declared], stepIds);
+      report.stats.fullStates = full.states.length;
+    } else {
+      report.properties = [...builtinsFromSoundness(report, g.truncated), ...declared.map((p): PropertyResult => {
+        try {
+          parseCtl(p.formula, stepIds);
+          return { ...p, holds: false, status: 'unknown', error: `not checked: the unreduced state space exceeds ${maxStates} states` };
+        } catch (err) {
+          return { ...p, holds: false, status: 'unknown', error: (err as Error).message };
+        }
+      })];
+    }
+    for (const p of report.properties) {
+      if (p.builtin) continue;
+      if (p.status === 'fails') {
+        report.problems.push({ kind: 'property', severity: 'error', message: `property ${p.name} does not hold: ${p.formula}${p.traceNote ? ` (the counterexample: ${p.traceNote})` : ''}`, ...(p.trace && { trace: p.trace }) });
+      } else if (p.status === 'unknown') {
+        const parse = !p.error?.startsWith('not checked');
+        report.problems.push({ kind: parse ? 'property' : 'state-space', severity: 'error', message: `property ${p.name} ${parse ? `is not a valid CTL formula: ${p.error}` : `could not be checked: ${p.error}`}` });
+      }
+    }
+    if (full) {
+      report.resources = analyseResourcesOnGraph(def, full);
+      for (const p of report.resources.problems) report.problems.push(p);
+    }
+    report.time = analyseTime(def, { children: opts.children });
     for (const p of report.time.problems) report.problems.push(p);
   }
   finishVerdict(report);
   report.stats.ms = Math.round((now() - t0) * 100) / 100;
   report.stats.commands = sys.commands;
   return report;
+}
+
+/**
+ * Subworkflows by their verified summary: each supplied child definition is verified (soundness
+ * only, recursively, a cycle of definitions is cut), and its possible outcomes replace "the child
+ * completes or fails". A child that can get stuck or livelock may keep its parent step waiting
+ * forever: that is reported on the parent as an error.
+ */
+async function childSummaries(def: Definition, opts: VerifyOptions, problems: Problem[]): Promise<Map<string, ChildSummary>> {
+  const out = new Map<string, ChildSummary>();
+  if (!opts.children) return out;
+  const visiting = new Set([...(opts.visiting ?? []), def.id]);
+  for (const step of def.steps) {
+    const wf = (step as { workflow?: string }).workflow;
+    if (wf === undefined || out.has(wf) || visiting.has(wf)) continue;
+    const child = opts.children[wf];
+    if (!child) continue;
+    const r = await verifyDefinition(child, { ...opts, soundnessOnly: true, visiting: [...visiting] });
+    if (r.verdict === 'unknown') continue;
+    const completes = r.ends.some((e) => e.outcome === 'completed');
+    const fails = r.ends.some((e) => e.outcome !== 'completed');
+    out.set(wf, { completes, fails });
+    const users = def.steps.filter((s) => (s as { workflow?: string }).workflow === wf).map((s) => s.id);
+    const hang = r.problems.find((p) => p.kind === 'stuck' || p.kind === 'livelock');
+    if (hang) problems.push({ kind: 'stuck', severity: 'error', message: `child workflow "${wf}" can run forever without ending (${hang.message}), so ${users.map((u) => `\`${u}\``).join(', ')} may wait for it forever`, steps: users, ...(hang.trace && { trace: hang.trace }) });
+    if (!completes) problems.push({ kind: 'dead-step', severity: 'warning', message: `child workflow "${wf}" can never complete: ${users.map((u) => `\`${u}\``).join(', ')} can only fail`, steps: users });
+  }
+  return out;
+}
+
+/**
+ * The built-ins from the soundness analysis when no unreduced graph is built: `AG EF ended` fails
+ * exactly when a stuck state or a trap is reachable (both preserved by the reduction, see the
+ * docs), and under fairness `AF ended` is equivalent to it on a finite graph.
+ */
+function builtinsFromSoundness(report: VerificationReport, truncated: boolean): PropertyResult[] {
+  const bad = report.problems.find((p) => p.kind === 'stuck' || p.kind === 'livelock');
+  return BUILTIN_PROPERTIES.map((b) => truncated
+    ? { ...b, builtin: true, holds: false, status: 'unknown' as const, error: 'the state space is too large' }
+    : { ...b, builtin: true, holds: !bad, status: bad ? 'fails' as const : 'holds' as const, ...(bad?.trace && { trace: bad.trace, traceKind: 'counterexample' as const, traceNote: bad.message }) });
 }
 
 function hasCycle<S, L>(g: StateGraph<S, L>): boolean {
