@@ -18,8 +18,9 @@ export * from './core/index.js';
 
 // runtime
 export { openEngine } from './runtime/engine.js';
+export { UnsoundDefinitionError } from './runtime/definitions.js';
 export type {
-  Engine, EngineOptions, StartOptions, InstanceSummary, HumanTaskRow, CommittedBatch, ActivityNotice, EngineEventMap,
+  Engine, EngineOptions, StartOptions, DeployOptions, DeployResult, InstanceSummary, HumanTaskRow, CommittedBatch, ActivityNotice, EngineEventMap,
 } from './runtime/api.js';
 export { ActivityRegistry, ActivityFailure, toErrorInfo, type ActivityContext, type ActivityHandler } from './runtime/activity.js';
 

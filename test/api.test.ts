@@ -85,7 +85,7 @@ describe('REST API', { timeout: 60_000 }, () => {
     it('deploys JSON and YAML, lists versions, gets one', async () => {
       const yaml = 'id: yml\nversion: 1.0.0\nsteps:\n  - { id: start, type: start, next: end }\n  - { id: end, type: end }\n';
       const r = await client.deploy(yaml, 'yaml');
-      assert.deepEqual(r, { id: 'yml', version: '1.0.0', created: true });
+      assert.deepEqual(r, { id: 'yml', version: '1.0.0', created: true, verdict: 'sound' });
       assert.equal((await client.deploy(yaml, 'yaml')).created, false, 'same content again: idempotent');
       await client.deploy(yaml.replace('1.0.0', '1.1.0'), 'yaml');
       const list = await client.listDefinitions();

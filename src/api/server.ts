@@ -13,7 +13,6 @@ import websocket from '@fastify/websocket';
 import type { Engine } from '../runtime/api.js';
 import { Authorizer, resourceOf, type AuthHooks } from './auth.js';
 import { ApiError, ErrorSchema, toErrorBody } from './errors.js';
-import { HumanTaskDesk } from './human-desk.js';
 import { definitionRoutes } from './routes/definitions.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
@@ -39,7 +38,6 @@ export interface ServerOptions {
 export interface ApiContext {
   engine: Engine;
   auth: Authorizer;
-  desk: HumanTaskDesk;
   /** Set when the server is closing: readiness fails, long-polls end. */
   closing: { value: boolean };
 }
@@ -52,7 +50,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     forceCloseConnections: true,
     return503OnClosing: true,
   });
-  const ctx: ApiContext = { engine: options.engine, auth: new Authorizer(options.auth), desk: new HumanTaskDesk(), closing: { value: false } };
+  const ctx: ApiContext = { engine: options.engine, auth: new Authorizer(options.auth), closing: { value: false } };
 
   app.addSchema(ErrorSchema);
   await app.register(swagger, {

@@ -10,6 +10,8 @@
 import { readFileSync } from 'node:fs';
 import { CommanderError, type Command } from 'commander';
 import { WeftApiError, WeftClient } from '../sdk/client.js';
+import { formatReport } from '../verify/report.js';
+import type { VerificationReport } from '../verify/verify.js';
 import { CliError, EXIT, type CliIO, writeLine } from './io.js';
 
 type Opts = Record<string, unknown> & { server?: string; json?: boolean };
@@ -52,10 +54,11 @@ const commandResult = (r: { instanceId: string; status: string; events: Array<{ 
   `${r.instanceId}: ${r.status} (${r.events.map((e) => e.type).join(', ') || 'no events'})`;
 
 const HANDLERS: Record<string, Handler> = {
-  deploy: async (c, [file], _o, out) => {
+  deploy: async (c, [file], o, out) => {
     const text = readFileSync(file!, 'utf8');
-    const r = await c.deploy(text, /\.json$/i.test(file!) ? 'json' : 'yaml');
-    out.print(r, () => `${r.created ? 'deployed' : 'already deployed'} ${r.id}@${r.version}`);
+    const r = await c.deploy(text, /\.json$/i.test(file!) ? 'json' : 'yaml', { force: o.force === true });
+    out.print(r, () => [`${r.created ? 'deployed' : 'already deployed'} ${r.id}@${r.version}${r.verdict && r.verdict !== 'skipped' ? ` (${r.forced ? 'NOT SOUND, forced' : r.verdict})` : ''}`,
+      ...(r.warnings ?? []).map((w) => `  warning: ${typeof w === 'object' && w !== null && 'message' in w ? String((w as { message: unknown }).message) : String(w)}`)].join('\n'));
   },
   definitions: async (c, _a, _o, out) => {
     const list = await c.listDefinitions();
@@ -145,7 +148,10 @@ export async function runClientCommand(name: string, args: string[], o: Opts, io
   } catch (err) {
     if (err instanceof WeftApiError) {
       if (o.json) writeLine(io.stdout, JSON.stringify({ error: err.code, message: err.message, ...(err.details !== undefined && { details: err.details }) }, null, 2));
-      throw new CliError(`${err.code} (${err.status}): ${err.message}`);
+      // An unsound definition: the verifier's report in plain words (problems with shortest traces).
+      const report = err.code === 'unsound_definition' ? (err.details as { report?: VerificationReport } | undefined)?.report : undefined;
+      const extra = report && !o.json ? `\n${formatReport(report, args[0], { info: false })}\n(deploy --force to deploy it anyway)` : '';
+      throw new CliError(`${err.code} (${err.status}): ${err.message}${extra}`);
     }
     if (err instanceof TypeError && /fetch failed/.test(err.message)) throw new CliError(`cannot reach ${client.baseUrl}: ${String((err as { cause?: unknown }).cause ?? err.message)}`);
     throw err;
@@ -160,7 +166,8 @@ export function registerClientCommands(program: Command, io: CliIO, setExit: (co
   };
   const add = (name: string, parent: Command = program) => parent.command(name).option('-s, --server <url>', 'server URL (default: env WEFT_SERVER)').option('--json', 'print JSON');
 
-  add('deploy').description('deploy a definition file to a server').argument('<file>', 'YAML or JSON definition').action(run('deploy'));
+  add('deploy').description('deploy a definition file to a server (an unsound one is refused unless --force)').argument('<file>', 'YAML or JSON definition')
+    .option('--force', 'deploy even if the verifier proves it unsound').action(run('deploy'));
   add('definitions').description('list the definitions deployed on a server').action(run('definitions'));
   add('start').description('start an instance on a server').argument('<definition>', 'definition id')
     .option('-i, --input <json|@file>', 'input').option('--version <range>', 'definition version').option('--idempotency-key <key>', 'same key → same instance')

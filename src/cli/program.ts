@@ -34,6 +34,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .option('--json', 'print one JSON result object instead of the view')
     .option('--no-live', 'print one line per step change instead of redrawing')
     .option('--max-payload <size>', 'largest input/output/event payload, e.g. 512kb (default 1mib; env WEFT_MAX_PAYLOAD)')
+    .option('--force', 'run even if the verifier proves the definition unsound')
     .action(async (file: string, options) => setExit(await runCommand(file, options, io)));
 
   program
@@ -51,9 +52,10 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .argument('<files...>', 'definition files (.yaml, .yml, .json) or PNML nets (.pnml)')
     .option('--json', 'print the reports as JSON')
     .option('--dot', 'print each net in Graphviz DOT instead of a report')
+    .option('--pnml', 'print each net in PNML (ISO/IEC 15909-2) instead of a report')
     .option('--max-states <n>', 'give up (verdict "unknown") past this many states (default 100000)')
-    .action(async (files: string[], options: { json?: boolean; dot?: boolean; maxStates?: string }) =>
-      setExit(await runVerify(files, { json: options.json === true, dot: options.dot === true, maxStates: options.maxStates }, { stdout: (s) => writeLine(io.stdout, s), stderr: (s) => writeLine(io.stderr, s) })),
+    .action(async (files: string[], options: { json?: boolean; dot?: boolean; pnml?: boolean; maxStates?: string }) =>
+      setExit(await runVerify(files, { json: options.json === true, dot: options.dot === true, pnml: options.pnml === true, maxStates: options.maxStates }, { stdout: (s) => writeLine(io.stdout, s), stderr: (s) => writeLine(io.stderr, s) })),
     );
 
   program

@@ -16,6 +16,8 @@ import { CliError, EXIT, type CliIO, writeLine } from './io.js';
 import { outcomeOf, printOutcome, resultJson } from './run-report.js';
 import { findSiblingActivities, findSiblingAnswers } from './sibling-files.js';
 import { createWatchSession } from './watch-session.js';
+import { formatReport } from '../verify/report.js';
+import { verifyDefinition } from '../verify/verify.js';
 
 export interface RunCommandOptions {
   input?: string;
@@ -26,6 +28,8 @@ export interface RunCommandOptions {
   /** false with `--no-live`. */
   live?: boolean;
   maxPayload?: string;
+  /** Run even when the verifier proves the definition unsound. */
+  force?: boolean;
 }
 
 /** Labels recorded on the instance so `weft resume` finds the same modules after a crash. */
@@ -36,11 +40,20 @@ export async function runCommand(file: string, options: RunCommandOptions, io: C
   const json = options.json === true;
   const input = parseInputOption(options.input);
   const definition = await loadDefinitionForRun(file, io);
+  // As a deploy: an unsound definition is refused (with the verifier's report) unless --force.
+  const verification = await verifyDefinition(definition, { soundnessOnly: true });
+  if (verification.verdict === 'unsound' && options.force !== true) {
+    throw new CliError(`${file}: the workflow is not sound; not running it (pass --force to run it anyway)\n${formatReport(verification, file, { info: false })}`);
+  }
   const info = (label: string, text: string) => {
     if (!json) writeLine(io.stdout, `  ${colors.dim(label.padEnd(11))} ${text}`);
   };
   if (!json) writeLine(io.stdout, colors.bold(`weft run ${file}`));
   info('definition', `${definition.id}${definition.version ? ` ${definition.version}` : ''} (${definition.steps.length} steps)`);
+  if (verification.verdict !== 'sound') {
+    const why = verification.problems.find((p) => p.severity === 'error' || p.kind === 'state-space');
+    writeLine(io.stderr, `warning: ${verification.verdict === 'unsound' ? 'the workflow is NOT SOUND (running anyway: --force)' : 'soundness unknown'}: ${why?.message ?? ''}`);
+  }
 
   const db = options.db ?? join(mkdtempSync(join(tmpdir(), 'weft-run-')), 'weft.db');
   info('database', options.db ? db : `${db} (a fresh temporary file; pass --db FILE to choose one)`);

@@ -10,6 +10,7 @@ export interface WorkerCommandOptions {
   capacity?: string;
   id?: string;
   heartbeatMs?: string;
+  transport?: string;
 }
 
 export async function workerCommand(o: WorkerCommandOptions, io: CliIO): Promise<number> {
@@ -18,18 +19,20 @@ export async function workerCommand(o: WorkerCommandOptions, io: CliIO): Promise
   if (!o.activities) throw new CliError('--activities MODULE is required', EXIT.usage);
   const capacity = o.capacity !== undefined ? Number(o.capacity) : 10;
   if (!Number.isInteger(capacity) || capacity < 1) throw new CliError('--capacity must be a positive integer', EXIT.usage);
+  const transport = o.transport ?? process.env.WEFT_WORKER_TRANSPORT ?? 'http';
+  if (transport !== 'http' && transport !== 'ws') throw new CliError(`--transport must be http or ws, not "${transport}"`, EXIT.usage);
   const registry = new ActivityRegistry();
   const names = await loadActivitiesModule(o.activities, registry);
   if (names.length === 0) throw new CliError(`activities module ${o.activities} registered no activities`);
   const handlers = new Map<string, ActivityHandler>(names.map((n) => [n, registry.get(n)!]));
   const worker = new Worker({
-    server, activities: handlers, capacity,
+    server, activities: handlers, capacity, transport,
     ...(o.id !== undefined && { workerId: o.id }),
     ...(o.heartbeatMs !== undefined && { heartbeatMs: Number(o.heartbeatMs) }),
     log: (level, message, fields) => { if (level !== 'debug') writeLine(io.stderr, `${level}: ${message}${fields ? ' ' + JSON.stringify(fields) : ''}`); },
   });
   worker.start();
-  writeLine(io.stdout, `weft worker ${worker.id} serving ${names.join(', ')} for ${server} (capacity ${capacity})`);
+  writeLine(io.stdout, `weft worker ${worker.id} serving ${names.join(', ')} for ${server} (capacity ${capacity}, ${transport === 'ws' ? 'WebSocket' : 'HTTP long-poll'})`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     if (io.onInterrupt) io.onInterrupt(stop);

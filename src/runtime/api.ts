@@ -40,6 +40,32 @@ export interface StartOptions {
   correlationId?: string;
   vars?: Record<string, unknown>;
   env?: Record<string, unknown>;
+  /** Only start definitions of this namespace (the API passes the caller's): another's is `not_found`. */
+  namespace?: string;
+}
+
+export interface DeployOptions {
+  /** Deploy even when the verifier proves the definition unsound (the default refuses it with `UnsoundDefinitionError`). */
+  force?: boolean;
+  /**
+   * The namespace to deploy into (the API passes the caller's). Default: the definition's own
+   * `namespace`, else `default`. A definition id belongs to one namespace: deploying it from another
+   * is refused (`not_allowed`); a definition declaring another namespace is `invalid_input`.
+   */
+  namespace?: string;
+}
+
+export interface DeployResult {
+  id: string;
+  version: string;
+  /** False when identical content was already deployed. */
+  created: boolean;
+  /** The soundness verdict (`skipped` for content already deployed: it was checked then). */
+  verdict: 'sound' | 'unsound' | 'unknown' | 'skipped';
+  /** The deploy went through although unsound (`force`). */
+  forced?: boolean;
+  /** Recorded notes: an `unknown` verdict (state space too large), a forced unsound deploy. */
+  warnings?: string[];
 }
 
 export interface InstanceSummary {
@@ -47,6 +73,10 @@ export interface InstanceSummary {
   definitionId: string;
   definitionVersion: string;
   status: InstanceStatus;
+  /** Seq of the last committed event. */
+  seq: number;
+  /** The instance's namespace (its definition's). */
+  namespace?: string;
   createdAt: number;
   updatedAt: number;
   endedAt?: number;
@@ -88,10 +118,17 @@ export interface Engine {
   readonly activities: ActivityRegistry;
   registerActivity(name: string, handler: ActivityHandler): void;
 
-  /** Validates and stores a definition version (idempotent for identical content). */
-  deploy(definition: Definition): Promise<{ id: string; version: string }>;
+  /**
+   * Validates, verifies (soundness) and stores a definition version (idempotent for identical
+   * content). An unsound definition is refused with `UnsoundDefinitionError` (runtime/definitions.ts)
+   * carrying the verifier's report, unless `force`; an `unknown` verdict (state space too large) is
+   * accepted with a warning. Definitions passed straight to `start()` are not verified.
+   */
+  deploy(definition: Definition, options?: DeployOptions): Promise<DeployResult>;
   getDefinition(id: string, version?: string): Promise<Definition | undefined>;
-  listDefinitions(): Promise<Array<{ id: string; version: string; createdAt: number }>>;
+  listDefinitions(): Promise<Array<{ id: string; version: string; createdAt: number; namespace: string }>>;
+  /** Deletes a version no instance uses (checked atomically in the store): `in_use` names up to 10 instances. */
+  deleteDefinition(id: string, version: string): Promise<{ status: 'deleted' | 'not_found' } | { status: 'in_use'; instances: string[] }>;
 
   /** Starts an instance; `definition` is a deployed id or a definition object (deployed on the fly). */
   start(definition: string | Definition, input?: unknown, options?: StartOptions): Promise<string>;
@@ -105,8 +142,18 @@ export interface Engine {
   getStateAt(instanceId: string, seq: number): Promise<InstanceState | undefined>;
   getHistory(instanceId: string, options?: { fromSeq?: number; limit?: number }): Promise<EngineEvent[]>;
   /** Ordered by id; `afterId` pages (keyset). */
-  listInstances(filter?: { status?: InstanceStatus[]; definitionId?: string; correlationId?: string; parentId?: string; afterId?: string; limit?: number }): Promise<InstanceSummary[]>;
-  listHumanTasks(filter?: { instanceId?: string; status?: 'open' | 'closed'; user?: string; group?: string; limit?: number }): Promise<HumanTaskRow[]>;
+  listInstances(filter?: { status?: InstanceStatus[]; definitionId?: string; correlationId?: string; parentId?: string; namespace?: string; updatedAfter?: number; afterId?: string; limit?: number }): Promise<InstanceSummary[]>;
+  listHumanTasks(filter?: { instanceId?: string; namespace?: string; status?: 'open' | 'closed'; user?: string; group?: string; limit?: number }): Promise<HumanTaskRow[]>;
+  /** The instance's row (status, seq, namespace, …) without loading its state. */
+  getInstanceInfo(instanceId: string): Promise<InstanceSummary | undefined>;
+  /** One human task row (open or closed), with its claim and reassignment. */
+  getHumanTask(instanceId: string, taskId: string): Promise<HumanTaskRow | undefined>;
+  /** Claims an open human task for `user` (durable; idempotent for the same user). Rejects `not_found`, or `invalid_state` when someone else holds it. */
+  claimHumanTask(instanceId: string, taskId: string, user: string): Promise<HumanTaskRow>;
+  /** Drops the claim (only `user`'s, when given). Rejects `not_found` / `invalid_state`. */
+  releaseHumanTask(instanceId: string, taskId: string, user?: string): Promise<HumanTaskRow>;
+  /** Replaces the assignees of an open human task and drops any claim (durable). Rejects `not_found`. */
+  reassignHumanTask(instanceId: string, taskId: string, to: { users?: string[]; groups?: string[] }): Promise<HumanTaskRow>;
 
   /** Tasks run by remote workers (claim with lease, heartbeat, guarded completion): runtime/remote-tasks.ts. */
   readonly remote: RemoteTasks;

@@ -194,12 +194,14 @@ export class CommitQueue {
             throw new CommandRejected('invalid_state', `instance "${id}" already exists`);
           }
           compiled = await this.definitions.resolve(p.child.workflow, p.child.version);
-          create = { id, definitionId: compiled.id, definitionVersion: compiled.version, parentId: p.child.parentId, parentRunId: p.child.runId, createdAt: ctx.now };
+          const ns = this.definitions.namespaceOf(compiled.id);
+          create = { id, definitionId: compiled.id, definitionVersion: compiled.version, parentId: p.child.parentId, parentRunId: p.child.runId, createdAt: ctx.now, ...(ns !== undefined && { namespace: ns }) };
         } else throw new CommandRejected('invalid_input', 'StartWorkflow goes through start()');
         const r = await execute(compiled, null, cmd, ctx);
         events = r.events;
         w = this.newWork(id, { state: r.state, compiled }, 0, work);
-        w.create = { ...create, status: r.state.status, namespace: r.state.namespace, updatedAt: r.state.updatedAt };
+        // The instance lives in its definition's namespace (as deployed); the core's `state.namespace` is the definition's own field.
+        w.create = { ...create, status: r.state.status, namespace: create.namespace ?? r.state.namespace, updatedAt: r.state.updatedAt };
       } catch (err) {
         if (p.child && !(err instanceof CommandRejected && err.code === 'invalid_state')) this.childFailedToStart(p, err, list);
         throw err;

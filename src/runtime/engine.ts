@@ -14,7 +14,7 @@ import { SqliteStore } from '../store/sqlite/store.js';
 import type { InstanceRecord, Store } from '../store/types.js';
 import { ActivityRegistry, type ActivityHandler } from './activity.js';
 import type {
-  CommittedBatch, Engine, EngineEventMap, EngineOptions, HumanTaskRow, InstanceSummary, StartOptions,
+  CommittedBatch, DeployOptions, DeployResult, Engine, EngineEventMap, EngineOptions, HumanTaskRow, InstanceSummary, StartOptions,
 } from './api.js';
 import { CommitQueue, type CommittedInstance } from './commit-queue.js';
 import { Definitions } from './definitions.js';
@@ -39,6 +39,8 @@ export interface EngineInternals {
   maxBatch?: number;
   /** Lease length of tasks claimed by remote workers, ms (default 30 s). */
   remoteLeaseMs?: number;
+  /** State-space bound of the soundness check at deploy (default the verifier's, 100,000). */
+  verifyMaxStates?: number;
 }
 
 export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
@@ -83,7 +85,7 @@ class EmbeddedEngine implements Engine {
     registerBuiltins(this.activities, { exclude: BUILTIN_ACTIVITIES.filter((n) => this.activities.has(n)) });
     const leaseMs = internals.leaseMs ?? 60_000;
     this.cache = new InstanceCache(internals.cacheSize ?? 10_000);
-    this.definitions = new Definitions(store, this.clock);
+    this.definitions = new Definitions(store, this.clock, internals.verifyMaxStates);
     this.dispatcher = new Dispatcher({
       store, registry: this.activities, nodeId: this.nodeId, concurrency: options.concurrency ?? 1000, leaseMs, clock: this.clock,
       submit: (command, guard) => this.queue.send(command, guard),
@@ -149,18 +151,29 @@ class EmbeddedEngine implements Engine {
     if (!this.closed && this.options.recover !== false) this.dispatcher.poke();
   }
 
-  async deploy(definition: Definition): Promise<{ id: string; version: string }> {
+  async deploy(definition: Definition, options: DeployOptions = {}): Promise<DeployResult> {
     this.assertOpen();
-    const { id, version } = await this.definitions.deploy(definition);
-    return { id, version };
+    const { id, version, created, verification } = await this.definitions.deploy(definition, {
+      verify: true, force: options.force === true, ...(options.namespace !== undefined && { namespace: options.namespace }),
+    });
+    for (const w of verification.warnings) this.log('warn', w, { definition: id, version });
+    return {
+      id, version, created, verdict: verification.verdict,
+      ...(verification.forced && { forced: true }), ...(verification.warnings.length > 0 && { warnings: verification.warnings }),
+    };
   }
 
   getDefinition(id: string, version?: string): Promise<Definition | undefined> {
     return this.definitions.getDefinition(id, version);
   }
 
-  async listDefinitions(): Promise<Array<{ id: string; version: string; createdAt: number }>> {
-    return (await this.store.listDefinitions()).map((d) => ({ id: d.id, version: d.version, createdAt: d.createdAt }));
+  async listDefinitions(): Promise<Array<{ id: string; version: string; createdAt: number; namespace: string }>> {
+    return (await this.store.listDefinitions()).map((d) => ({ id: d.id, version: d.version, createdAt: d.createdAt, namespace: d.namespace }));
+  }
+
+  deleteDefinition(id: string, version: string): ReturnType<Engine['deleteDefinition']> {
+    this.assertOpen();
+    return this.definitions.delete(id, version);
   }
 
   // ------------------------------------------------------------------ commands
@@ -184,7 +197,11 @@ class EmbeddedEngine implements Engine {
   private async startNew(definition: string | Definition, input: unknown, options: StartOptions): Promise<string> {
     const compiled = typeof definition === 'string'
       ? await this.definitions.resolve(definition, options.version)
-      : (await this.definitions.deploy(definition)).compiled;
+      : (await this.definitions.deploy(definition, options.namespace !== undefined ? { namespace: options.namespace } : {})).compiled;
+    const namespace = this.definitions.namespaceOf(compiled.id);
+    if (options.namespace !== undefined && namespace !== options.namespace) {
+      throw new CommandRejected('not_found', `workflow "${compiled.id}" is not deployed`);
+    }
     const id = options.instanceId ?? newInstanceId(this.clock());
     if (options.instanceId !== undefined && (this.cache.peek(id) || await this.store.getInstance(id))) {
       throw new CommandRejected('invalid_state', `instance "${id}" already exists`);
@@ -203,6 +220,7 @@ class EmbeddedEngine implements Engine {
           compiled,
           create: {
             id, definitionId: compiled.id, definitionVersion: compiled.version, createdAt: this.clock(),
+            ...(namespace !== undefined && { namespace }),
             ...(options.idempotencyKey !== undefined && { idempotencyKey: options.idempotencyKey }),
             ...(options.labels && { labels: options.labels }),
             ...(options.correlationId !== undefined && { correlationId: options.correlationId }),
@@ -273,6 +291,36 @@ class EmbeddedEngine implements Engine {
     return this.store.listHumanTasks(filter);
   }
 
+  async getInstanceInfo(instanceId: string): Promise<InstanceSummary | undefined> {
+    const r = await this.store.getInstance(instanceId);
+    return r && toSummary(r);
+  }
+
+  async getHumanTask(instanceId: string, taskId: string): Promise<HumanTaskRow | undefined> {
+    return this.store.getHumanTask(instanceId, taskId);
+  }
+
+  async claimHumanTask(instanceId: string, taskId: string, user: string): Promise<HumanTaskRow> {
+    const r = await this.store.claimHumanTask(instanceId, taskId, user, this.clock());
+    if (r.status === 'claimed') return r.task;
+    if (r.status === 'taken') throw new CommandRejected('invalid_state', `task ${taskId} is claimed by ${r.claimedBy}`, { claimedBy: r.claimedBy });
+    throw new CommandRejected('not_found', `no open human task "${taskId}" in instance "${instanceId}"`);
+  }
+
+  async releaseHumanTask(instanceId: string, taskId: string, user?: string): Promise<HumanTaskRow> {
+    const row = await this.store.releaseHumanTask(instanceId, taskId, user);
+    if (row) return row;
+    const now = await this.store.getHumanTask(instanceId, taskId);
+    if (now?.status === 'open') throw new CommandRejected('invalid_state', `task ${taskId} is claimed by ${now.claimedBy}`, { claimedBy: now.claimedBy });
+    throw new CommandRejected('not_found', `no open human task "${taskId}" in instance "${instanceId}"`);
+  }
+
+  async reassignHumanTask(instanceId: string, taskId: string, to: { users?: string[]; groups?: string[] }): Promise<HumanTaskRow> {
+    const row = await this.store.reassignHumanTask(instanceId, taskId, to);
+    if (!row) throw new CommandRejected('not_found', `no open human task "${taskId}" in instance "${instanceId}"`);
+    return row;
+  }
+
   waitUntilDone(instanceId: string, options: { timeoutMs?: number } = {}): Promise<InstanceState> {
     return this.waitUntil(instanceId, (s) => TERMINAL_STATUSES.has(s.status), options);
   }
@@ -318,9 +366,10 @@ type InstanceStatusList = NonNullable<Parameters<Engine['listInstances']>[0]>['s
 
 function toSummary(r: InstanceRecord): InstanceSummary {
   const out: InstanceSummary = {
-    id: r.id, definitionId: r.definitionId, definitionVersion: r.definitionVersion, status: r.status,
+    id: r.id, definitionId: r.definitionId, definitionVersion: r.definitionVersion, status: r.status, seq: r.seq,
     createdAt: r.createdAt, updatedAt: r.updatedAt,
   };
+  if (r.namespace !== undefined) out.namespace = r.namespace;
   if (r.endedAt !== undefined) out.endedAt = r.endedAt;
   if (r.parentId !== undefined) out.parentId = r.parentId;
   if (r.correlationId !== undefined) out.correlationId = r.correlationId;

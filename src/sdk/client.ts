@@ -7,6 +7,7 @@ import type { Definition } from '../model/schema.js';
 import type { EngineEvent, InstanceState, InstanceStatus } from '../core/types.js';
 import type { HumanTaskRow, InstanceSummary } from '../runtime/api.js';
 import type { HeartbeatAnswer, HeartbeatRequest, QueueInfo, RemoteTask, WorkerInfo } from '../runtime/remote-tasks.js';
+import type { VerificationReport } from '../verify/verify.js';
 import { watch, type WatchOptions, type Watcher } from './watch.js';
 
 export class WeftApiError extends Error {
@@ -53,7 +54,18 @@ export interface CommandResult {
   events: EngineEvent[];
 }
 
-export interface DeployResult { id: string; version: string; created: boolean; warnings?: unknown[] }
+export interface DeployResult {
+  id: string; version: string; created: boolean;
+  /** The verifier's verdict (`skipped` when identical content was already deployed). */
+  verdict?: 'sound' | 'unsound' | 'unknown' | 'skipped';
+  /** Deployed although unsound (`force`). */
+  forced?: boolean;
+  warnings?: unknown[];
+}
+export interface DeployOptions {
+  /** Deploy even when the verifier proves it unsound (otherwise 422 `unsound_definition` with `details.report`). */
+  force?: boolean;
+}
 export interface DefinitionListItem { id: string; latest: string; versions: Array<{ version: string; createdAt: number }> }
 export interface InboxItem extends HumanTaskRow { claimedBy?: string; claimedAt?: number }
 
@@ -93,20 +105,30 @@ export class WeftClient {
 
   // -------------------------------------------------------------- definitions
   /** Deploys a definition object, or YAML/JSON text (`format` says which; default by content). */
-  deploy(definition: Definition | string, format?: 'yaml' | 'json'): Promise<DeployResult> {
-    if (typeof definition !== 'string') return this.request('POST', '/api/v1/definitions', definition);
+  /** An unsound definition is refused (`WeftApiError` 422 `unsound_definition`, `details.report`) unless `options.force`. */
+  deploy(definition: Definition | string, format?: 'yaml' | 'json', options: DeployOptions = {}): Promise<DeployResult> {
+    const path = `/api/v1/definitions${options.force ? '?force=true' : ''}`;
+    if (typeof definition !== 'string') return this.request('POST', path, definition);
     const yaml = format === 'yaml' || (format === undefined && !/^\s*[{[]/.test(definition));
-    return this.request('POST', '/api/v1/definitions', definition, { 'content-type': yaml ? 'application/yaml' : 'application/json' });
+    return this.request('POST', path, definition, { 'content-type': yaml ? 'application/yaml' : 'application/json' });
   }
-  validate(definition: Definition | string, format?: 'yaml' | 'json'): Promise<{ valid: boolean; issues: unknown[] }> {
+  /** Rule issues, plus the soundness verdict and report when the definition passes the rules. */
+  validate(definition: Definition | string, format?: 'yaml' | 'json'): Promise<{ valid: boolean; issues: unknown[]; verdict?: VerificationReport['verdict']; report?: VerificationReport }> {
     const text = typeof definition === 'string' ? definition : JSON.stringify(definition);
     const yaml = format === 'yaml' || (format === undefined && !/^\s*[{[]/.test(text));
     return this.request('POST', '/api/v1/definitions/validate', text, { 'content-type': yaml ? 'application/yaml' : 'application/json' });
+  }
+  /** The verifier's full report (soundness with shortest traces; properties, resources, time unless `soundnessOnly`). */
+  verify(definition: Definition | string, options: { format?: 'yaml' | 'json'; soundnessOnly?: boolean } = {}): Promise<VerificationReport> {
+    const text = typeof definition === 'string' ? definition : JSON.stringify(definition);
+    const yaml = options.format === 'yaml' || (options.format === undefined && !/^\s*[{[]/.test(text));
+    return this.request('POST', `/api/v1/definitions/verify${options.soundnessOnly ? '?soundnessOnly=true' : ''}`, text, { 'content-type': yaml ? 'application/yaml' : 'application/json' });
   }
   async listDefinitions(): Promise<DefinitionListItem[]> { return (await this.request<{ items: DefinitionListItem[] }>('GET', '/api/v1/definitions')).items; }
   getDefinition(id: string, version?: string): Promise<Definition> {
     return this.request('GET', version ? `/api/v1/definitions/${enc(id)}/versions/${enc(version)}` : `/api/v1/definitions/${enc(id)}`);
   }
+  /** 204 when deleted; 409 `in_use` while any instance uses the version; 404 unknown. */
   deleteDefinition(id: string, version: string): Promise<void> { return this.request('DELETE', `/api/v1/definitions/${enc(id)}/versions/${enc(version)}`); }
 
   // -------------------------------------------------------------- instances
@@ -172,6 +194,8 @@ export class WeftClient {
     return this.request('POST', `${ht(instanceId, taskId)}/complete`, data !== undefined ? { action, data } : { action });
   }
   rejectTask(instanceId: string, taskId: string, reason?: string): Promise<CommandResult> { return this.request('POST', `${ht(instanceId, taskId)}/reject`, reason ? { reason } : {}); }
+  /** Drops the caller's claim. */
+  releaseTask(instanceId: string, taskId: string): Promise<InboxItem> { return this.request('POST', `${ht(instanceId, taskId)}/release`, {}); }
   reassignTask(instanceId: string, taskId: string, to: { users?: string[]; groups?: string[] }): Promise<InboxItem> { return this.request('POST', `${ht(instanceId, taskId)}/reassign`, to); }
 
   // -------------------------------------------------------------- events

@@ -1,7 +1,8 @@
 /**
  * `watch()`: a live subscription over the server's WebSocket that survives disconnections. For one
- * instance it resumes from the last sequence number seen, so the callback sees every event exactly
- * once and in order; for a definition or everything it takes a fresh snapshot after reconnecting.
+ * instance it resumes from the last sequence number seen; for a definition or everything it resumes
+ * with its cursor (the server's `at` watermark and the last seq per instance). Either way the
+ * callback sees every event exactly once and in seq order per instance.
  */
 import WebSocket from 'ws';
 import type { EngineEvent, InstanceState } from '../core/types.js';
@@ -19,11 +20,23 @@ export interface WatchOptions {
   /** Reconnect delays, ms (default 100 → 5,000, doubling). */
   minDelayMs?: number;
   maxDelayMs?: number;
+  /** Definition/all subscriptions: start by resuming from a saved cursor instead of a snapshot. */
+  resume?: WatchCursor;
+}
+
+/** Where a definition/all subscription stands: resume from it (also across processes: `WatchOptions.resume`). */
+export interface WatchCursor {
+  /** The server's `at` of the last message received (a watermark). */
+  since: number;
+  /** Last seq delivered per instance. */
+  seqs: Record<string, number>;
 }
 
 export interface Watcher {
   /** Last seq delivered (instance subscriptions). */
   readonly lastSeq: number;
+  /** Definition/all subscriptions: the resume cursor (undefined before the first snapshot). */
+  readonly cursor: WatchCursor | undefined;
   /** Sends a command over the socket; resolves with its result. */
   command(command: { type: string; instanceId: string; [k: string]: unknown }): Promise<{ status: string; events: EngineEvent[] }>;
   close(): void;
@@ -38,6 +51,9 @@ export function watch(baseUrl: string, target: Target, o: WatchOptions = {}): Wa
   let ws: WebSocket | undefined;
   let closed = false;
   let lastSeq = -1;
+  let cursor: WatchCursor | undefined = o.resume && { since: o.resume.since, seqs: { ...o.resume.seqs } };
+  const many = !('instanceId' in target);
+  const advance = (at: unknown) => { if (cursor && typeof at === 'number' && at > cursor.since) cursor.since = at; };
   let delay = o.minDelayMs ?? 100;
   let requestSeq = 0;
   const pending = new Map<string, { resolve: (v: { status: string; events: EngineEvent[] }) => void; reject: (e: Error) => void }>();
@@ -54,6 +70,7 @@ export function watch(baseUrl: string, target: Target, o: WatchOptions = {}): Wa
       o.onStatus?.('open');
       const sub: Record<string, unknown> = { type: 'subscribe', id: 'w', ...target };
       if ('instanceId' in target && lastSeq >= 0) sub.afterSeq = lastSeq;
+      if (many && cursor) sub.resume = cursor;
       sock.send(JSON.stringify(sub));
     });
     sock.on('message', (data) => {
@@ -63,7 +80,15 @@ export function watch(baseUrl: string, target: Target, o: WatchOptions = {}): Wa
         case 'snapshot':
           if (typeof msg.seq === 'number') lastSeq = msg.seq;
           else if (lastSeq < 0) lastSeq = 0;
+          if (many) {
+            cursor = { since: typeof msg.at === 'number' ? msg.at : 0, seqs: {} };
+            for (const i of (msg.instances as Array<{ id: string; seq?: number }> | undefined) ?? []) cursor.seqs[i.id] = i.seq ?? 0;
+          }
           o.onSnapshot?.(msg as never);
+          markReady();
+          break;
+        case 'resumed':
+          advance(msg.at);
           markReady();
           break;
         case 'events': {
@@ -73,6 +98,14 @@ export function watch(baseUrl: string, target: Target, o: WatchOptions = {}): Wa
             if (fresh.length === 0) break;
             lastSeq = fresh[fresh.length - 1]!.seq;
             o.onEvents?.({ instanceId: msg.instanceId as string, status: msg.status as string, events: fresh });
+          } else if (cursor) {
+            const id = msg.instanceId as string;
+            const known = cursor.seqs[id] ?? 0;
+            const fresh = events.filter((e) => e.seq > known);
+            advance(msg.at);
+            if (fresh.length === 0) break;
+            cursor.seqs[id] = fresh[fresh.length - 1]!.seq;
+            o.onEvents?.({ instanceId: id, status: msg.status as string, events: fresh });
           } else {
             o.onEvents?.(msg as never);
           }
@@ -111,6 +144,7 @@ export function watch(baseUrl: string, target: Target, o: WatchOptions = {}): Wa
 
   return {
     get lastSeq() { return lastSeq; },
+    get cursor() { return cursor && { since: cursor.since, seqs: { ...cursor.seqs } }; },
     ready,
     command(command) {
       return new Promise((resolve, reject) => {

@@ -11,7 +11,18 @@ import { hostname } from 'node:os';
 import type { ActivityContext, ActivityHandler } from '../runtime/activity.js';
 import { toErrorInfo } from '../runtime/activity.js';
 import type { RemoteTask } from '../runtime/remote-tasks.js';
+import type { HeartbeatAnswer, HeartbeatRequest } from '../runtime/remote-tasks.js';
 import { WeftApiError, WeftClient, type ClientOptions } from './client.js';
+import { WsWorkerTransport } from './worker-ws.js';
+
+/** How a worker talks to the server: the same calls over HTTP long-poll or one WebSocket. */
+interface WorkerTransport {
+  poll(body: { activities: string[]; capacity?: number; max?: number; waitMs?: number; queues?: Array<string | null> }, signal?: AbortSignal): Promise<RemoteTask[]>;
+  heartbeat(tasks: HeartbeatRequest[]): Promise<HeartbeatAnswer[]>;
+  complete(r: { instanceId: string; taskId: string; token: string; attempt: number; output?: unknown }): Promise<unknown>;
+  fail(r: { instanceId: string; taskId: string; token: string; attempt: number; error: { code: string; message: string; nonRetryable?: boolean; details?: unknown } }): Promise<unknown>;
+  leave(): Promise<unknown>;
+}
 
 export interface WorkerOptions extends ClientOptions {
   /** Server URL, e.g. http://127.0.0.1:8080. */
@@ -27,6 +38,8 @@ export interface WorkerOptions extends ClientOptions {
   /** Heartbeat interval, ms (default: a third of each task's lease, at most 10 s). */
   heartbeatMs?: number;
   log?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+  /** `http` (long-poll, default) or `ws` (one WebSocket for polls, heartbeats and results; same contract). */
+  transport?: 'http' | 'ws';
 }
 
 interface RunningTask {
@@ -50,6 +63,7 @@ export class Worker {
   private beater?: NodeJS.Timeout;
   private wakeLoop?: () => void;
   private readonly reports = new Set<Promise<void>>();
+  private readonly transport: WorkerTransport;
   /** Tasks finished (completed or failed and accepted). */
   completed = 0;
 
@@ -59,6 +73,18 @@ export class Worker {
     this.handlers = o.activities instanceof Map ? new Map(o.activities) : new Map(Object.entries(o.activities));
     this.capacity = o.capacity ?? 10;
     this.log = o.log ?? (() => undefined);
+    if (o.transport === 'ws') {
+      this.transport = new WsWorkerTransport(o.server, this.id, o.headers);
+    } else {
+      const c = this.client;
+      this.transport = {
+        poll: (body, signal) => c.pollTasks(this.id, body, signal),
+        heartbeat: (tasks) => c.heartbeatTasks(this.id, tasks),
+        complete: (r) => c.completeTaskRun(this.id, r),
+        fail: (r) => c.failTaskRun(this.id, r),
+        leave: () => c.leave(this.id),
+      };
+    }
   }
 
   get activities(): string[] { return [...this.handlers.keys()].sort(); }
@@ -83,7 +109,7 @@ export class Worker {
     if (options.drain === false) for (const r of this.running.values()) r.controller.abort(new Error('worker stopping'));
     while (this.running.size > 0 || this.reports.size > 0) await Promise.race([...this.reports, new Promise((r) => setTimeout(r, 20))]);
     if (this.beater) clearInterval(this.beater);
-    await this.client.leave(this.id).catch(() => undefined);
+    await this.transport.leave().catch(() => undefined);
   }
 
   private async pollLoop(): Promise<void> {
@@ -96,7 +122,7 @@ export class Worker {
       }
       this.pollAbort = new AbortController();
       try {
-        const tasks = await this.client.pollTasks(this.id, {
+        const tasks = await this.transport.poll({
           activities: this.activities, capacity: this.capacity, max: free, waitMs: this.o.pollWaitMs ?? 20_000,
           ...(this.o.queues && { queues: this.o.queues }),
         }, this.pollAbort.signal);
@@ -135,8 +161,8 @@ export class Worker {
       }).finally(() => this.reports.delete(p));
       this.reports.add(p);
     };
-    const ok = (output: unknown) => finish(() => this.client.completeTaskRun(this.id, { instanceId: task.instanceId, taskId: task.taskId, token: task.token, attempt: task.attempt, output }));
-    const fail = (err: unknown) => finish(() => this.client.failTaskRun(this.id, { instanceId: task.instanceId, taskId: task.taskId, token: task.token, attempt: task.attempt, error: stripUndefined(toErrorInfo(err)) }));
+    const ok = (output: unknown) => finish(() => this.transport.complete({ instanceId: task.instanceId, taskId: task.taskId, token: task.token, attempt: task.attempt, output }));
+    const fail = (err: unknown) => finish(() => this.transport.fail({ instanceId: task.instanceId, taskId: task.taskId, token: task.token, attempt: task.attempt, error: stripUndefined(toErrorInfo(err)) }));
     if (!handler) { fail(new Error(`worker ${this.id} has no handler for "${task.activity}"`)); return; }
     try {
       Promise.resolve(handler(task.input, ctx)).then(ok, fail);
@@ -149,7 +175,7 @@ export class Worker {
     if (this.running.size === 0) return;
     const list = [...this.running.values()];
     try {
-      const answers = await this.client.heartbeatTasks(this.id, list.map((r) => ({
+      const answers = await this.transport.heartbeat(list.map((r) => ({
         instanceId: r.task.instanceId, taskId: r.task.taskId, token: r.task.token, ...(r.detailsDirty && { details: r.details }),
       })));
       for (const r of list) r.detailsDirty = false;

@@ -259,6 +259,85 @@ export function runStoreConformance(name: string, makeStore: () => Store | Promi
       });
     });
 
+    describe('human-task claims and reassignments', () => {
+      const h = { taskId: 'h1', users: ['ann'], groups: ['ops'], actions: ['approve'], kind: 'human' as const };
+      const open = (id: string) => store.commit({ now: T0, instances: [createWrite(id, 1, { effects: { humanTasksToOpen: [{ runId: 'r1', stepId: 's', task: h }] } })] });
+
+      it('claims atomically once per user; another user gets `taken`; unknown or closed tasks are `not_found`', async () => {
+        await open('hc');
+        const first = await store.claimHumanTask('hc', 'h1', 'ann', T0 + 1);
+        assert.equal(first.status, 'claimed');
+        assert.deepEqual(first.status === 'claimed' && [first.task.claimedBy, first.task.claimedAt], ['ann', T0 + 1]);
+        assert.equal((await store.claimHumanTask('hc', 'h1', 'ann', T0 + 2)).status, 'claimed', 'idempotent for the claimant');
+        assert.deepEqual(await store.claimHumanTask('hc', 'h1', 'bob', T0 + 3), { status: 'taken', claimedBy: 'ann' });
+        assert.deepEqual(await store.claimHumanTask('hc', 'nope', 'ann', T0), { status: 'not_found' });
+        const row = await store.getHumanTask('hc', 'h1');
+        assert.equal(row?.claimedBy, 'ann');
+        assert.equal((await store.listHumanTasks({ instanceId: 'hc' }))[0]?.claimedBy, 'ann');
+        assert.equal(await store.releaseHumanTask('hc', 'h1', 'bob'), undefined, 'only the claimant releases');
+        assert.equal((await store.releaseHumanTask('hc', 'h1', 'ann'))?.claimedBy, undefined);
+        assert.equal((await store.claimHumanTask('hc', 'h1', 'bob', T0 + 4)).status, 'claimed');
+        await store.commit({ now: T0 + 9, instances: [{ instanceId: 'hc', expectedSeq: 1, events: [], effects: { humanTasksToClose: ['r1'] } }] });
+        assert.deepEqual(await store.claimHumanTask('hc', 'h1', 'bob', T0 + 10), { status: 'not_found' });
+      });
+
+      it('reassigns users and/or groups, drops the claim, filters the inbox by the new assignees; re-opening resets', async () => {
+        await open('hr');
+        await store.claimHumanTask('hr', 'h1', 'ann', T0);
+        const r = await store.reassignHumanTask('hr', 'h1', { users: ['cy'] });
+        assert.deepEqual([r?.task.users, r?.task.groups, r?.claimedBy, r?.reassigned], [['cy'], ['ops'], undefined, true]);
+        assert.deepEqual((await store.listHumanTasks({ user: 'cy' })).map((x) => x.task.taskId), ['h1']);
+        assert.deepEqual(await store.listHumanTasks({ user: 'ann' }), []);
+        await store.reassignHumanTask('hr', 'h1', { groups: ['fin'] });
+        const again = await store.getHumanTask('hr', 'h1');
+        assert.deepEqual([again?.task.users, again?.task.groups], [['cy'], ['fin']]);
+        assert.equal(await store.reassignHumanTask('hr', 'missing', { users: ['x'] }), undefined);
+        // A new run of the step re-opens the row with its declared assignees and no claim.
+        await store.claimHumanTask('hr', 'h1', 'cy', T0);
+        await store.commit({ now: T0, instances: [{ instanceId: 'hr', expectedSeq: 1, events: [], effects: { humanTasksToOpen: [{ runId: 'r2', stepId: 's', task: h }] } }] });
+        const reopened = await store.getHumanTask('hr', 'h1');
+        assert.deepEqual([reopened?.task.users, reopened?.claimedBy, reopened?.reassigned], [['ann'], undefined, undefined]);
+      });
+    });
+
+    describe('namespaces', () => {
+      it('definitions record their namespace (default `default`); instances filter by namespace', async () => {
+        const rec = { id: 'ns', version: '1.0.0', definition: { id: 'ns', steps: [] }, hash: 'h1', createdAt: T0 };
+        await store.putDefinition(rec);
+        await store.putDefinition({ ...rec, id: 'ns2', namespace: 'billing' });
+        assert.equal((await store.getDefinition('ns', '1.0.0'))?.namespace, 'default');
+        assert.equal((await store.getDefinition('ns2', '1.0.0'))?.namespace, 'billing');
+        assert.deepEqual((await store.listDefinitions()).map((d) => [d.id, d.namespace]), [['ns', 'default'], ['ns2', 'billing']]);
+        await store.createInstance(inst('n1', { namespace: 'billing' }));
+        await store.createInstance(inst('n2', { namespace: 'default' }));
+        await store.createInstance(inst('n3', { namespace: 'billing' }));
+        assert.deepEqual((await store.listInstances({ namespace: 'billing' })).map((i) => i.id), ['n1', 'n3']);
+        assert.deepEqual((await store.listInstances({ namespace: 'default' })).map((i) => i.id), ['n2']);
+        assert.equal((await store.getInstance('n1'))?.namespace, 'billing');
+        const h = { taskId: 'h1', users: ['ann'], groups: [], actions: ['approve'], kind: 'human' as const };
+        await store.commit({ now: T0, instances: [{ instanceId: 'n1', expectedSeq: 0, events: [], effects: { humanTasksToOpen: [{ runId: 'r1', stepId: 's', task: h }] } }] });
+        await store.commit({ now: T0, instances: [{ instanceId: 'n2', expectedSeq: 0, events: [], effects: { humanTasksToOpen: [{ runId: 'r1', stepId: 's', task: h }] } }] });
+        assert.deepEqual((await store.listHumanTasks({ namespace: 'billing' })).map((t) => t.instanceId), ['n1']);
+        assert.deepEqual((await store.listHumanTasks({ namespace: 'default', user: 'ann' })).map((t) => t.instanceId), ['n2']);
+      });
+    });
+
+    describe('definition deletion', () => {
+      it('deletes a version no instance uses; refuses one in use (naming instances); unknown → not_found', async () => {
+        const rec = { id: 'dd', version: '1.0.0', definition: { id: 'dd', steps: [] }, hash: 'h1', createdAt: T0 };
+        await store.putDefinition(rec);
+        await store.putDefinition({ ...rec, version: '2.0.0', hash: 'h2' });
+        await store.createInstance(inst('u1', { definitionId: 'dd', definitionVersion: '1.0.0' }));
+        assert.deepEqual(await store.deleteDefinition('dd', '1.0.0'), { status: 'in_use', instances: ['u1'] });
+        assert.deepEqual(await store.deleteDefinition('dd', '2.0.0'), { status: 'deleted' });
+        assert.deepEqual(await store.deleteDefinition('dd', '2.0.0'), { status: 'not_found' });
+        assert.deepEqual((await store.listDefinitions('dd')).map((d) => d.version), ['1.0.0']);
+        assert.equal(await store.getDefinition('dd', '2.0.0'), undefined);
+        // The same id and version may be deployed again afterwards, with other content.
+        assert.deepEqual(await store.putDefinition({ ...rec, version: '2.0.0', hash: 'h3' }), { created: true });
+      });
+    });
+
     describe('timers', () => {
       beforeEach(async () => {
         await store.commit({

@@ -24,6 +24,8 @@ export interface DefinitionRecord {
   /** Content hash; putting the same id+version with another hash is a conflict. */
   hash: string;
   createdAt: number;
+  /** The namespace the definition belongs to (default `default`). */
+  namespace?: string;
 }
 
 export interface DefinitionSummary {
@@ -31,6 +33,7 @@ export interface DefinitionSummary {
   version: string;
   hash: string;
   createdAt: number;
+  namespace: string;
 }
 
 // ------------------------------------------------------------------------------ instances
@@ -64,6 +67,10 @@ export interface InstanceFilter {
   definitionId?: string;
   parentId?: string;
   correlationId?: string;
+  /** Only instances of this namespace. */
+  namespace?: string;
+  /** Only rows with `updatedAt >= updatedAfter` (WebSocket resume of definition/all subscriptions). */
+  updatedAfter?: number;
   /** Keyset pagination: ids strictly greater than this (results are ordered by id). */
   afterId?: string;
   limit?: number;
@@ -160,10 +167,23 @@ export interface HumanTaskRecord {
   status: 'open' | 'closed';
   createdAt: number;
   closedAt?: number;
+  /** Who claimed the open task (only they may complete or reject it). Cleared when the task re-opens. */
+  claimedBy?: string;
+  claimedAt?: number;
+  /** `task.users`/`task.groups` were replaced by a reassignment. */
+  reassigned?: boolean;
 }
+
+/** `claimHumanTask`'s answer: claimed (or already claimed by the same user), unknown/closed, or someone else's. */
+export type HumanTaskClaim =
+  | { status: 'claimed'; task: HumanTaskRecord }
+  | { status: 'not_found' }
+  | { status: 'taken'; claimedBy: string };
 
 export interface HumanTaskFilter {
   instanceId?: string;
+  /** Only tasks of instances in this namespace. */
+  namespace?: string;
   status?: 'open' | 'closed';
   user?: string;
   group?: string;
@@ -244,6 +264,11 @@ export interface Store {
   getDefinition(id: string, version: string): Promise<DefinitionRecord | undefined>;
   /** All versions (of one id, or all), oldest first. */
   listDefinitions(id?: string): Promise<DefinitionSummary[]>;
+  /**
+   * Deletes one version, atomically checking that no instance (of any status) uses it:
+   * `in_use` (with up to 10 instance ids) and nothing deleted, `not_found`, or `deleted`.
+   */
+  deleteDefinition(id: string, version: string): Promise<{ status: 'deleted' | 'not_found' } | { status: 'in_use'; instances: string[] }>;
 
   // instances
   /** Inserts the row; if the idempotency key (or id) already exists returns the existing row with `created: false`. */
@@ -294,6 +319,12 @@ export interface Store {
   // human tasks
   listHumanTasks(filter?: HumanTaskFilter): Promise<HumanTaskRecord[]>;
   getHumanTask(instanceId: string, taskId: string): Promise<HumanTaskRecord | undefined>;
+  /** Atomically claims an OPEN task for `user` (idempotent for the same user); another user's claim → `taken`. */
+  claimHumanTask(instanceId: string, taskId: string, user: string, now: number): Promise<HumanTaskClaim>;
+  /** Drops the claim on an open task (of `user` only, when given). Returns the row, or undefined if not open (or claimed by someone else). */
+  releaseHumanTask(instanceId: string, taskId: string, user?: string): Promise<HumanTaskRecord | undefined>;
+  /** Replaces the users and/or groups of an OPEN task and drops any claim; undefined if no such open task. */
+  reassignHumanTask(instanceId: string, taskId: string, to: { users?: string[]; groups?: string[] }): Promise<HumanTaskRecord | undefined>;
 
   // outbox
   readOutbox(afterId: number, limit: number): Promise<OutboxRow[]>;

@@ -8,6 +8,7 @@ import { hasErrors } from '../../model/errors.js';
 import { parseDefinition } from '../../model/load.js';
 import type { Definition } from '../../model/schema.js';
 import { ApiError } from '../errors.js';
+import type { VerificationReport, VerifyOptions } from '../../verify/verify.js';
 import { errorResponses } from '../schemas.js';
 import type { ApiContext } from '../server.js';
 
@@ -19,8 +20,18 @@ const versionParams = {
 } as const;
 const deployed = {
   type: 'object', required: ['id', 'version', 'created'],
-  properties: { id: { type: 'string' }, version: { type: 'string' }, created: { type: 'boolean' }, warnings: { type: 'array', items: { type: 'object', additionalProperties: true } } },
+  properties: {
+    id: { type: 'string' }, version: { type: 'string' }, created: { type: 'boolean' },
+    verdict: { type: 'string', enum: ['sound', 'unsound', 'unknown', 'skipped'] }, forced: { type: 'boolean' },
+    warnings: { type: 'array', items: {} },
+  },
 } as const;
+const forceQuery = {
+  type: 'object', additionalProperties: false,
+  properties: { force: { type: 'boolean', description: 'Deploy even when the verifier proves the definition unsound.' } },
+} as const;
+/** The verifier's report (docs/verification.md); problems carry shortest traces. */
+const reportSchema = { type: 'object', additionalProperties: true } as const;
 const bodyDoc = {
   description: 'A workflow definition (docs/definitions.md) as JSON (`application/json`) or YAML (`application/yaml`).',
   content: { 'application/json': { schema: { type: 'object', additionalProperties: true } }, 'application/yaml': { schema: { type: 'string' } } },
@@ -44,6 +55,11 @@ function parse(text: unknown, format: 'yaml' | 'json'): { definition: Definition
   return { definition, warnings: issues.filter((i) => i.severity === 'warning') };
 }
 
+/** The verifier, loaded when first asked for (the server starts without it). */
+async function verifyDefinition(def: Definition, opts: VerifyOptions): Promise<VerificationReport> {
+  return (await import('../../verify/verify.js')).verifyDefinition(def, opts);
+}
+
 export function definitionRoutes(ctx: ApiContext): FastifyPluginAsync {
   const { engine } = ctx;
   return async (app) => {
@@ -51,45 +67,71 @@ export function definitionRoutes(ctx: ApiContext): FastifyPluginAsync {
     app.removeAllContentTypeParsers();
     app.addContentTypeParser(['application/json', ...YAML_TYPES], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
-    async function deploy(text: unknown, format: 'yaml' | 'json', expectId?: string) {
+    /** A definition of another namespace than the caller's does not exist for them (404). */
+    async function checkNamespace(id: string, namespace: string, version?: string): Promise<void> {
+      const owner = (await engine.listDefinitions()).find((d) => d.id === id)?.namespace;
+      if (owner !== undefined && owner !== namespace) throw new ApiError('not_found', `definition "${id}"${version ? ` version ${version}` : ''} is not deployed`);
+    }
+
+    async function deploy(text: unknown, format: 'yaml' | 'json', force: boolean, namespace: string, expectId?: string) {
       const { definition, warnings } = parse(text, format);
       if (expectId !== undefined && definition.id !== expectId) {
         throw new ApiError('invalid_input', `the definition's id "${definition.id}" does not match the URL ("${expectId}")`, { field: 'id' });
       }
-      const before = await engine.listDefinitions();
-      const { id, version } = await engine.deploy(definition);
-      const created = !before.some((d) => d.id === id && d.version === version);
-      return { id, version, created, ...(warnings.length > 0 && { warnings }) };
+      const r = await engine.deploy(definition, { force, namespace });
+      const all: unknown[] = [...warnings, ...(r.warnings ?? []).map((message) => ({ rule: 'verification', severity: 'warning', message }))];
+      return { id: r.id, version: r.version, created: r.created, verdict: r.verdict, ...(r.forced && { forced: true }), ...(all.length > 0 && { warnings: all }) };
     }
+    const forceOf = (req: FastifyRequest) => (req.query as { force?: boolean }).force === true;
 
     app.post('/definitions', {
-      schema: { tags: ['definitions'], summary: 'Deploy a definition version (create)', response: { 201: deployed, 200: deployed, ...errorResponses(400, 409, 413, 415, 422) } },
+      schema: { tags: ['definitions'], summary: 'Deploy a definition version (create); an unsound one is refused (422 `unsound_definition`) unless `?force=true`', querystring: forceQuery, response: { 201: deployed, 200: deployed, ...errorResponses(400, 409, 413, 415, 422) } },
       config: { action: 'definition.deploy', resource: 'definition' },
       ...({ openapi: { requestBody: bodyDoc } } as object),
     }, async (req, reply) => {
-      const out = await deploy(req.body, formatOf(req));
+      const out = await deploy(req.body, formatOf(req), forceOf(req), req.caller.namespace);
       return reply.status(out.created ? 201 : 200).send(out);
     });
 
     app.put('/definitions/:id', {
-      schema: { tags: ['definitions'], summary: 'Deploy a new version of a definition (update)', params: idParam, response: { 201: deployed, 200: deployed, ...errorResponses(400, 409, 413, 415, 422) } },
+      schema: { tags: ['definitions'], summary: 'Deploy a new version of a definition (update); `?force=true` as for POST', params: idParam, querystring: forceQuery, response: { 201: deployed, 200: deployed, ...errorResponses(400, 409, 413, 415, 422) } },
       config: { action: 'definition.deploy', resource: 'definition' },
     }, async (req, reply) => {
-      const out = await deploy(req.body, formatOf(req), (req.params as { id: string }).id);
+      const out = await deploy(req.body, formatOf(req), forceOf(req), req.caller.namespace, (req.params as { id: string }).id);
       return reply.status(out.created ? 201 : 200).send(out);
     });
 
     app.post('/definitions/validate', {
       schema: {
-        tags: ['definitions'], summary: 'Validate a definition without deploying it',
-        response: { 200: { type: 'object', properties: { valid: { type: 'boolean' }, issues: { type: 'array', items: { type: 'object', additionalProperties: true } } } }, ...errorResponses(400, 413, 415) },
+        tags: ['definitions'], summary: 'Validate a definition without deploying it (with the soundness verdict when it passes the rules)',
+        response: { 200: { type: 'object', properties: { valid: { type: 'boolean' }, verdict: { type: 'string' }, issues: { type: 'array', items: { type: 'object', additionalProperties: true } }, report: reportSchema } }, ...errorResponses(400, 413, 415) },
       },
       config: { action: 'definition.validate', resource: 'definition' },
     }, async (req) => {
       const text = req.body;
       if (typeof text !== 'string' || text.trim() === '') throw new ApiError('invalid_input', 'the body must be a definition (JSON or YAML)', { field: 'body' });
-      const { issues } = parseDefinition(text, { format: formatOf(req) });
-      return { valid: !hasErrors(issues), issues };
+      const { definition, issues } = parseDefinition(text, { format: formatOf(req) });
+      if (!definition || hasErrors(issues)) return { valid: false, issues };
+      // As `weft validate`: a definition that passes every rule is also verified; unsound is invalid.
+      const report = await verifyDefinition(definition, { soundnessOnly: true });
+      const out = [...issues];
+      if (report.verdict === 'unsound') {
+        const first = report.problems.find((p) => p.severity === 'error');
+        out.push({ rule: 'unsound', severity: 'error', path: [], message: `the workflow is not sound: ${first?.message ?? 'see report'}` });
+      }
+      return { valid: report.verdict !== 'unsound', verdict: report.verdict, issues: out, report };
+    });
+
+    app.post('/definitions/verify', {
+      schema: {
+        tags: ['definitions'], summary: 'Verify a definition (soundness, deadlocks, livelocks, dead steps with shortest traces; CTL properties, resources and time)',
+        querystring: { type: 'object', additionalProperties: false, properties: { soundnessOnly: { type: 'boolean' } } },
+        response: { 200: reportSchema, ...errorResponses(400, 413, 415, 422) },
+      },
+      config: { action: 'definition.verify', resource: 'definition' },
+    }, async (req) => {
+      const { definition } = parse(req.body, formatOf(req));
+      return verifyDefinition(definition, { soundnessOnly: (req.query as { soundnessOnly?: boolean }).soundnessOnly === true });
     });
 
     app.get('/definitions', {
@@ -98,9 +140,10 @@ export function definitionRoutes(ctx: ApiContext): FastifyPluginAsync {
         response: { 200: { type: 'object', properties: { items: { type: 'array', items: { type: 'object', properties: { id: { type: 'string' }, latest: { type: 'string' }, versions: { type: 'array', items: { type: 'object', properties: { version: { type: 'string' }, createdAt: { type: 'number' } } } } } } } } } },
       },
       config: { action: 'definition.list', resource: 'definition' },
-    }, async () => {
+    }, async (req) => {
       const by = new Map<string, Array<{ version: string; createdAt: number }>>();
       for (const d of await engine.listDefinitions()) {
+        if (d.namespace !== req.caller.namespace) continue;
         let list = by.get(d.id);
         if (!list) by.set(d.id, (list = []));
         list.push({ version: d.version, createdAt: d.createdAt });
@@ -115,6 +158,7 @@ export function definitionRoutes(ctx: ApiContext): FastifyPluginAsync {
     }, async (req) => {
       const { id } = req.params as { id: string };
       const { version } = req.query as { version?: string };
+      await checkNamespace(id, req.caller.namespace, version);
       const def = await engine.getDefinition(id, version);
       if (!def) throw new ApiError('not_found', `definition "${id}"${version ? ` version ${version}` : ''} is not deployed`);
       return def;
@@ -125,22 +169,22 @@ export function definitionRoutes(ctx: ApiContext): FastifyPluginAsync {
       config: { action: 'definition.read', resource: 'definition' },
     }, async (req) => {
       const { id, version } = req.params as { id: string; version: string };
+      await checkNamespace(id, req.caller.namespace, version);
       const def = await engine.getDefinition(id, version);
       if (!def) throw new ApiError('not_found', `definition "${id}" version ${version} is not deployed`);
       return def;
     });
 
     app.delete('/definitions/:id/versions/:version', {
-      schema: { tags: ['definitions'], summary: 'Delete a version no instance uses', params: versionParams, response: errorResponses(404, 409, 501) },
+      schema: { tags: ['definitions'], summary: 'Delete a version no instance uses → 204', params: versionParams, response: { 204: { type: 'null', description: 'deleted' }, ...errorResponses(404, 409) } },
       config: { action: 'definition.delete', resource: 'definition' },
-    }, async (req) => {
+    }, async (req, reply) => {
       const { id, version } = req.params as { id: string; version: string };
-      if (!(await engine.listDefinitions()).some((d) => d.id === id && d.version === version)) {
-        throw new ApiError('not_found', `definition "${id}" version ${version} is not deployed`);
-      }
-      const users = (await engine.listInstances({ definitionId: id, limit: 1000 })).filter((i) => i.definitionVersion === version);
-      if (users.length > 0) throw new ApiError('in_use', `definition "${id}" version ${version} is used by ${users.length} instance(s)`, { instances: users.slice(0, 10).map((i) => i.id) });
-      throw new ApiError('not_implemented', 'the store cannot delete definition versions yet');
+      await checkNamespace(id, req.caller.namespace, version);
+      const r = await engine.deleteDefinition(id, version);
+      if (r.status === 'not_found') throw new ApiError('not_found', `definition "${id}" version ${version} is not deployed`);
+      if (r.status === 'in_use') throw new ApiError('in_use', `definition "${id}" version ${version} is used by instances (any status); it cannot be deleted`, { instances: r.instances });
+      return reply.status(204).send();
     });
   };
 }

@@ -1,6 +1,7 @@
 /**
- * Human tasks: the inbox (by user and/or group, or instance), claim, complete (data validated by
- * the core against the step's form schema → 400 naming the field), reject, reassign.
+ * Human tasks: the inbox (by user and/or group, or instance), claim, release, complete (data
+ * validated by the core against the step's form schema → 400 naming the field), reject, reassign.
+ * Claims and reassignments are durable (store columns, migration 002): they survive a restart.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../errors.js';
@@ -14,14 +15,25 @@ const taskParams = {
 } as const;
 
 export function humanTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
-  const { engine, desk } = ctx;
+  const { engine } = ctx;
   async function openTask(instanceId: string, taskId: string) {
-    const rows = await engine.listHumanTasks({ instanceId, status: 'open' });
-    const row = rows.find((r) => r.task.taskId === taskId);
-    if (!row) throw new ApiError('not_found', `no open human task "${taskId}" in instance "${instanceId}"`);
+    const row = await engine.getHumanTask(instanceId, taskId);
+    if (!row || row.status !== 'open') throw new ApiError('not_found', `no open human task "${taskId}" in instance "${instanceId}"`);
     return row;
   }
+  /** Only the claimant may act on a claimed task. */
+  function checkActor(row: { claimedBy?: string; task: { taskId: string } }, user: string): void {
+    if (row.claimedBy !== undefined && row.claimedBy !== user) throw new ApiError('invalid_state', `task ${row.task.taskId} is claimed by ${row.claimedBy}`, { claimedBy: row.claimedBy });
+  }
   return async (app) => {
+    // Namespaces: tasks of another namespace's instances do not exist for the caller (404).
+    app.addHook('preHandler', async (req) => {
+      const instanceId = (req.params as { instanceId?: string } | undefined)?.instanceId;
+      if (instanceId === undefined) return;
+      const info = await engine.getInstanceInfo(instanceId);
+      if (info && (info.namespace ?? 'default') !== req.caller.namespace) throw new ApiError('not_found', `no open human task in instance "${instanceId}"`);
+    });
+
     app.get('/human-tasks', {
       schema: {
         tags: ['human-tasks'], summary: 'Inbox: open tasks for a user and/or group (either matches), or of one instance',
@@ -38,8 +50,8 @@ export function humanTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
       config: { action: 'human-task.list', resource: 'human-task' },
     }, async (req) => {
       const q = req.query as { user?: string; group?: string; instanceId?: string; status: 'open' | 'closed'; limit: number };
-      const rows = await engine.listHumanTasks({ status: q.status, ...(q.instanceId !== undefined && { instanceId: q.instanceId }) });
-      const items = rows.map((r) => desk.view(r)).filter((r) => (q.user === undefined && q.group === undefined)
+      const rows = await engine.listHumanTasks({ status: q.status, namespace: req.caller.namespace, ...(q.instanceId !== undefined && { instanceId: q.instanceId }) });
+      const items = rows.filter((r) => (q.user === undefined && q.group === undefined)
         || (q.user !== undefined && (r.task.users.includes(q.user) || r.claimedBy === q.user))
         || (q.group !== undefined && r.task.groups.includes(q.group)));
       return { items: items.slice(0, q.limit) };
@@ -50,7 +62,7 @@ export function humanTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
       config: { action: 'human-task.read', resource: 'human-task' },
     }, async (req) => {
       const { instanceId, taskId } = req.params as { instanceId: string; taskId: string };
-      return desk.view(await openTask(instanceId, taskId));
+      return openTask(instanceId, taskId);
     });
 
     app.post('/human-tasks/:instanceId/:taskId/claim', {
@@ -63,9 +75,19 @@ export function humanTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
     }, async (req) => {
       const { instanceId, taskId } = req.params as { instanceId: string; taskId: string };
       const user = (req.body as { user?: string } | undefined)?.user ?? req.caller.identity;
-      await openTask(instanceId, taskId);
-      desk.claim(instanceId, taskId, user, Date.now());
-      return desk.view(await openTask(instanceId, taskId));
+      return engine.claimHumanTask(instanceId, taskId, user);
+    });
+
+    app.post('/human-tasks/:instanceId/:taskId/release', {
+      schema: {
+        tags: ['human-tasks'], summary: 'Drop the caller\'s claim on a task', params: taskParams,
+        body: { type: 'object', additionalProperties: false, properties: {} },
+        response: errorResponses(400, 404, 409),
+      },
+      config: { action: 'human-task.release', resource: 'human-task' },
+    }, async (req) => {
+      const { instanceId, taskId } = req.params as { instanceId: string; taskId: string };
+      return engine.releaseHumanTask(instanceId, taskId, req.caller.identity);
     });
 
     app.post('/human-tasks/:instanceId/:taskId/complete', {
@@ -78,11 +100,8 @@ export function humanTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
     }, async (req) => {
       const { instanceId, taskId } = req.params as { instanceId: string; taskId: string };
       const b = req.body as { action: string; data?: unknown };
-      await openTask(instanceId, taskId);
-      desk.checkActor(instanceId, taskId, req.caller.identity);
-      const out = await runCommand(ctx, req.caller, { type: 'CompleteHumanTask', instanceId, taskId, action: b.action, ...(b.data !== undefined && { data: b.data }) });
-      desk.closed(instanceId, taskId);
-      return out;
+      checkActor(await openTask(instanceId, taskId), req.caller.identity);
+      return runCommand(ctx, req.caller, { type: 'CompleteHumanTask', instanceId, taskId, action: b.action, ...(b.data !== undefined && { data: b.data }) });
     });
 
     app.post('/human-tasks/:instanceId/:taskId/reject', {
@@ -95,11 +114,8 @@ export function humanTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
     }, async (req) => {
       const { instanceId, taskId } = req.params as { instanceId: string; taskId: string };
       const b = (req.body ?? {}) as { reason?: string };
-      await openTask(instanceId, taskId);
-      desk.checkActor(instanceId, taskId, req.caller.identity);
-      const out = await runCommand(ctx, req.caller, { type: 'RejectHumanTask', instanceId, taskId, ...(b.reason !== undefined && { reason: b.reason }) });
-      desk.closed(instanceId, taskId);
-      return out;
+      checkActor(await openTask(instanceId, taskId), req.caller.identity);
+      return runCommand(ctx, req.caller, { type: 'RejectHumanTask', instanceId, taskId, ...(b.reason !== undefined && { reason: b.reason }) });
     });
 
     app.post('/human-tasks/:instanceId/:taskId/reassign', {
@@ -114,9 +130,7 @@ export function humanTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
       config: { action: 'human-task.reassign', resource: 'human-task' },
     }, async (req) => {
       const { instanceId, taskId } = req.params as { instanceId: string; taskId: string };
-      await openTask(instanceId, taskId);
-      desk.reassign(instanceId, taskId, req.body as { users?: string[]; groups?: string[] });
-      return desk.view(await openTask(instanceId, taskId));
+      return engine.reassignHumanTask(instanceId, taskId, req.body as { users?: string[]; groups?: string[] });
     });
   };
 }

@@ -25,6 +25,7 @@ const summarySchema = {
     id: { type: 'string' }, definitionId: { type: 'string' }, definitionVersion: { type: 'string' }, status: { type: 'string' },
     createdAt: { type: 'number' }, updatedAt: { type: 'number' }, endedAt: { type: 'number' }, parentId: { type: 'string' },
     correlationId: { type: 'string' }, labels: { type: 'object', additionalProperties: { type: 'string' } },
+    seq: { type: 'integer' }, namespace: { type: 'string' },
   },
 } as const;
 
@@ -63,6 +64,14 @@ function parseLabels(labels: string[] | undefined): Array<[string, string]> {
 export function instanceRoutes(ctx: ApiContext): FastifyPluginAsync {
   const { engine } = ctx;
   return async (app) => {
+    // Namespaces: an instance of another namespace than the caller's does not exist for them (404).
+    app.addHook('preHandler', async (req) => {
+      const id = (req.params as { id?: string } | undefined)?.id;
+      if (id === undefined) return;
+      const info = await engine.getInstanceInfo(id);
+      if (info && (info.namespace ?? 'default') !== req.caller.namespace) throw new ApiError('not_found', `instance "${id}" does not exist`);
+    });
+
     app.post('/instances', {
       schema: {
         tags: ['instances'], summary: 'Start an instance (same Idempotency-Key → same instance)',
@@ -92,6 +101,7 @@ export function instanceRoutes(ctx: ApiContext): FastifyPluginAsync {
         ...(b.correlationId !== undefined && { correlationId: b.correlationId }),
         ...(b.vars && { vars: b.vars }),
         ...(typeof key === 'string' && { idempotencyKey: key }),
+        namespace: req.caller.namespace,
       });
       return reply.status(201).header('location', `/api/v1/instances/${encodeURIComponent(id)}`).send({ id, definitionId: b.definitionId });
     });
@@ -129,6 +139,7 @@ export function instanceRoutes(ctx: ApiContext): FastifyPluginAsync {
       // Filters the store cannot apply are applied here, page by page (bounded scan per request).
       for (let scans = 0; items.length < q.limit && scans < 20; scans++) {
         const page = await engine.listInstances({
+          namespace: req.caller.namespace,
           ...(q.definitionId !== undefined && { definitionId: q.definitionId }),
           ...(q.status && { status: q.status }),
           ...(q.correlationId !== undefined && { correlationId: q.correlationId }),

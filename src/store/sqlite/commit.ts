@@ -50,7 +50,8 @@ export class CommitWriter {
       upsertHuman: p(`INSERT INTO human_tasks (instance_id, task_id, run_id, step_id, status, body, input, created_at)
         VALUES (?, ?, ?, ?, 'open', ?, ?, ?)
         ON CONFLICT (instance_id, task_id) DO UPDATE SET run_id = excluded.run_id, step_id = excluded.step_id,
-        status = 'open', body = excluded.body, input = excluded.input, closed_at = NULL`),
+        status = 'open', body = excluded.body, input = excluded.input, closed_at = NULL,
+        claimed_by = NULL, claimed_at = NULL, assigned_users = NULL, assigned_groups = NULL`),
       insertOutbox: p('INSERT INTO outbox (topic, instance_id, payload, created_at) VALUES (?, ?, ?, ?)'),
     };
     this.run = db.transaction((batch: CommitBatch) => {

@@ -105,19 +105,29 @@ export interface HumanSqlRow {
   input: string | null;
   created_at: number;
   closed_at: number | null;
+  claimed_by?: string | null;
+  claimed_at?: number | null;
+  assigned_users?: string | null;
+  assigned_groups?: string | null;
 }
 
 export function toHumanTask(r: HumanSqlRow): HumanTaskRecord {
+  const task = JSON.parse(r.body) as HumanTaskInfo;
+  // A reassignment replaces the declared assignees.
+  if (r.assigned_users != null) task.users = JSON.parse(r.assigned_users) as string[];
+  if (r.assigned_groups != null) task.groups = JSON.parse(r.assigned_groups) as string[];
   const out: HumanTaskRecord = {
     instanceId: r.instance_id,
     runId: r.run_id,
     stepId: r.step_id,
-    task: JSON.parse(r.body) as HumanTaskInfo,
+    task,
     status: r.status as 'open' | 'closed',
     createdAt: r.created_at,
   };
   const input = fromJsonColumn(r.input);
   if (input !== undefined) out.input = input;
   if (r.closed_at !== null) out.closedAt = r.closed_at;
+  if (r.claimed_by != null) { out.claimedBy = r.claimed_by; out.claimedAt = r.claimed_at ?? 0; }
+  if (r.assigned_users != null || r.assigned_groups != null) out.reassigned = true;
   return out;
 }

@@ -12,7 +12,7 @@ import type { EngineEvent, InstanceState } from '../../core/types.js';
 import { DefinitionConflictError, DuplicateInstanceError, SeqConflictError } from '../errors.js';
 import { canonicalJson, toJsonColumn } from '../json.js';
 import type {
-  ClaimTasksOptions, CommitBatch, DefinitionRecord, DefinitionSummary, DueTimersOptions, HumanTaskFilter,
+  ClaimTasksOptions, CommitBatch, DefinitionRecord, DefinitionSummary, DueTimersOptions, HumanTaskClaim, HumanTaskFilter,
   HumanTaskRecord, InstanceFilter, InstanceLog, InstanceRecord, InstanceUpdate, LeaseRenewal, NewInstance,
   OutboxRow, ReadEventsOptions, Store, StoredTask, TaskKey, TimerRow, WaitRow,
 } from '../types.js';
@@ -66,10 +66,10 @@ export class SqliteStore implements Store {
     this.writer = new CommitWriter(this.db, this.log);
     const p = (sql: string) => this.db.prepare(sql);
     this.s = {
-      getDef: p('SELECT id, version, hash, body, created_at FROM definitions WHERE id = ? AND version = ?'),
-      insertDef: p('INSERT INTO definitions (id, version, hash, body, created_at) VALUES (?, ?, ?, ?, ?)'),
-      listDefs: p('SELECT id, version, hash, created_at FROM definitions ORDER BY created_at, id, version'),
-      listDefsOf: p('SELECT id, version, hash, created_at FROM definitions WHERE id = ? ORDER BY created_at, version'),
+      getDef: p('SELECT id, version, hash, body, created_at, namespace FROM definitions WHERE id = ? AND version = ?'),
+      insertDef: p('INSERT INTO definitions (id, version, hash, body, created_at, namespace) VALUES (?, ?, ?, ?, ?, ?)'),
+      listDefs: p('SELECT id, version, hash, created_at, namespace FROM definitions ORDER BY created_at, id, version'),
+      listDefsOf: p('SELECT id, version, hash, created_at, namespace FROM definitions WHERE id = ? ORDER BY created_at, version'),
       getInstance: p('SELECT * FROM instances WHERE id = ?'),
       getInstanceByKey: p('SELECT * FROM instances WHERE idempotency_key = ?'),
       updateInstance: p('UPDATE instances SET status = COALESCE(?, status), seq = COALESCE(?, seq), updated_at = ?, ended_at = COALESCE(?, ended_at) WHERE id = ?'),
@@ -94,6 +94,15 @@ export class SqliteStore implements Store {
       findWaits: p('SELECT instance_id, run_id, event, key FROM waits WHERE event = ? AND key IS ? LIMIT ?'),
       listWaits: p('SELECT instance_id, run_id, event, key FROM waits WHERE instance_id = ? ORDER BY run_id'),
       getHuman: p('SELECT * FROM human_tasks WHERE instance_id = ? AND task_id = ?'),
+      claimHuman: p(`UPDATE human_tasks SET claimed_by = ?, claimed_at = ?
+        WHERE instance_id = ? AND task_id = ? AND status = 'open' AND (claimed_by IS NULL OR claimed_by = ?)`),
+      releaseHuman: p(`UPDATE human_tasks SET claimed_by = NULL, claimed_at = NULL
+        WHERE instance_id = ? AND task_id = ? AND status = 'open' AND (? IS NULL OR claimed_by IS NULL OR claimed_by = ?)`),
+      reassignHuman: p(`UPDATE human_tasks SET claimed_by = NULL, claimed_at = NULL,
+        assigned_users = COALESCE(?, assigned_users), assigned_groups = COALESCE(?, assigned_groups)
+        WHERE instance_id = ? AND task_id = ? AND status = 'open'`),
+      defUsers: p('SELECT id FROM instances WHERE definition_id = ? AND definition_version = ? LIMIT 10').pluck(true),
+      deleteDef: p('DELETE FROM definitions WHERE id = ? AND version = ?'),
       readOutbox: p('SELECT id, topic, instance_id, payload, created_at FROM outbox WHERE id > ? ORDER BY id LIMIT ?'),
       deleteOutbox: p('DELETE FROM outbox WHERE id <= ?'),
     };
@@ -108,19 +117,29 @@ export class SqliteStore implements Store {
         if (existing.hash !== record.hash) throw new DefinitionConflictError(record.id, record.version);
         return { created: false };
       }
-      this.s.insertDef.run(record.id, record.version, record.hash, JSON.stringify(record.definition), record.createdAt);
+      this.s.insertDef.run(record.id, record.version, record.hash, JSON.stringify(record.definition), record.createdAt, record.namespace ?? 'default');
       return { created: true };
     }).immediate();
   }
 
   async getDefinition(id: string, version: string): Promise<DefinitionRecord | undefined> {
-    const r = this.s.getDef.get(id, version) as { id: string; version: string; hash: string; body: string; created_at: number } | undefined;
-    return r && { id: r.id, version: r.version, hash: r.hash, definition: JSON.parse(r.body), createdAt: r.created_at };
+    const r = this.s.getDef.get(id, version) as { id: string; version: string; hash: string; body: string; created_at: number; namespace: string } | undefined;
+    return r && { id: r.id, version: r.version, hash: r.hash, definition: JSON.parse(r.body), createdAt: r.created_at, namespace: r.namespace };
   }
 
   async listDefinitions(id?: string): Promise<DefinitionSummary[]> {
-    const rows = (id === undefined ? this.s.listDefs.all() : this.s.listDefsOf.all(id)) as Array<{ id: string; version: string; hash: string; created_at: number }>;
-    return rows.map((r) => ({ id: r.id, version: r.version, hash: r.hash, createdAt: r.created_at }));
+    const rows = (id === undefined ? this.s.listDefs.all() : this.s.listDefsOf.all(id)) as Array<{ id: string; version: string; hash: string; created_at: number; namespace: string }>;
+    return rows.map((r) => ({ id: r.id, version: r.version, hash: r.hash, createdAt: r.created_at, namespace: r.namespace }));
+  }
+
+  async deleteDefinition(id: string, version: string): Promise<{ status: 'deleted' | 'not_found' } | { status: 'in_use'; instances: string[] }> {
+    return this.db.transaction(() => {
+      if (!this.s.getDef.get(id, version)) return { status: 'not_found' as const };
+      const users = this.s.defUsers.all(id, version) as string[];
+      if (users.length > 0) return { status: 'in_use' as const, instances: users };
+      this.s.deleteDef.run(id, version);
+      return { status: 'deleted' as const };
+    }).immediate();
   }
 
   // ------------------------------------------------------------------------ instances
@@ -157,6 +176,8 @@ export class SqliteStore implements Store {
     if (filter.definitionId !== undefined) { where.push('definition_id = ?'); args.push(filter.definitionId); }
     if (filter.parentId !== undefined) { where.push('parent_id = ?'); args.push(filter.parentId); }
     if (filter.correlationId !== undefined) { where.push('correlation_id = ?'); args.push(filter.correlationId); }
+    if (filter.namespace !== undefined) { where.push('namespace = ?'); args.push(filter.namespace); }
+    if (filter.updatedAfter !== undefined) { where.push('updated_at >= ?'); args.push(filter.updatedAfter); }
     if (filter.afterId !== undefined) { where.push('id > ?'); args.push(filter.afterId); }
     const sql = `SELECT * FROM instances ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id LIMIT ?`;
     args.push(filter.limit ?? -1);
@@ -298,6 +319,7 @@ export class SqliteStore implements Store {
     const args: unknown[] = [];
     if (filter.instanceId !== undefined) { where.push('instance_id = ?'); args.push(filter.instanceId); }
     if (filter.status !== undefined) { where.push('status = ?'); args.push(filter.status); }
+    if (filter.namespace !== undefined) { where.push('instance_id IN (SELECT id FROM instances WHERE namespace = ?)'); args.push(filter.namespace); }
     const sql = `SELECT * FROM human_tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, instance_id, task_id`;
     let out = (this.db.prepare(sql).all(...args) as HumanSqlRow[]).map(toHumanTask);
     if (filter.user !== undefined || filter.group !== undefined) {
@@ -310,6 +332,33 @@ export class SqliteStore implements Store {
   async getHumanTask(instanceId: string, taskId: string): Promise<HumanTaskRecord | undefined> {
     const r = this.s.getHuman.get(instanceId, taskId) as HumanSqlRow | undefined;
     return r && toHumanTask(r);
+  }
+
+  async claimHumanTask(instanceId: string, taskId: string, user: string, now: number): Promise<HumanTaskClaim> {
+    return this.db.transaction((): HumanTaskClaim => {
+      if (this.s.claimHuman.run(user, now, instanceId, taskId, user).changes === 1) {
+        return { status: 'claimed', task: toHumanTask(this.s.getHuman.get(instanceId, taskId) as HumanSqlRow) };
+      }
+      const r = this.s.getHuman.get(instanceId, taskId) as HumanSqlRow | undefined;
+      if (!r || r.status !== 'open') return { status: 'not_found' };
+      return { status: 'taken', claimedBy: r.claimed_by as string };
+    }).immediate();
+  }
+
+  async releaseHumanTask(instanceId: string, taskId: string, user?: string): Promise<HumanTaskRecord | undefined> {
+    return this.db.transaction(() => {
+      if (this.s.releaseHuman.run(instanceId, taskId, user ?? null, user ?? null).changes !== 1) return undefined;
+      return toHumanTask(this.s.getHuman.get(instanceId, taskId) as HumanSqlRow);
+    }).immediate();
+  }
+
+  async reassignHumanTask(instanceId: string, taskId: string, to: { users?: string[]; groups?: string[] }): Promise<HumanTaskRecord | undefined> {
+    return this.db.transaction(() => {
+      const users = to.users ? JSON.stringify(to.users) : null;
+      const groups = to.groups ? JSON.stringify(to.groups) : null;
+      if (this.s.reassignHuman.run(users, groups, instanceId, taskId).changes !== 1) return undefined;
+      return toHumanTask(this.s.getHuman.get(instanceId, taskId) as HumanSqlRow);
+    }).immediate();
   }
 
   async readOutbox(afterId: number, limit: number): Promise<OutboxRow[]> {

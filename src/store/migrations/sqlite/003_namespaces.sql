@@ -1,0 +1,6 @@
+-- Namespaces (the caller's, from the API's authentication hook): a definition id belongs to one
+-- namespace (all its versions); an instance lives in its definition's namespace. Lists filter by it.
+-- Rows written before this migration are in `default`.
+ALTER TABLE definitions ADD COLUMN namespace TEXT NOT NULL DEFAULT 'default';
+UPDATE instances SET namespace = 'default' WHERE namespace IS NULL;
+CREATE INDEX instances_namespace ON instances (namespace, id);
