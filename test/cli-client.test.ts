@@ -58,4 +58,37 @@ describe('CLI client commands', { timeout: 30_000 }, () => {
     const noServer = await weft('list');
     assert.equal(noServer.code, process.env.WEFT_SERVER ? noServer.code : 2);
   });
+
+  it('tasks reassign and release — tables, --json, errors; --as and --namespace', async () => {
+    const s = ['--server', server.url];
+    const id = (JSON.parse((await weft('start', 'hold', '--json', ...s)).out) as { id: string }).id;
+    const [item] = JSON.parse((await weft('tasks', 'list', '--instance', id, '--json', ...s)).out) as Array<{ task: { taskId: string } }>;
+    const task = item!.task.taskId;
+    // Reassign by instance and task: users and groups (comma-separated or repeated).
+    const r = await weft('tasks', 'reassign', id, task, '--users', 'bob,cy', '--groups', 'ops', ...s);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /reassigned .* to user bob, user cy, group ops/);
+    const rj = JSON.parse((await weft('tasks', 'reassign', id, '--users', 'dee', '--json', ...s)).out) as { task: { users: string[]; groups?: string[] } };
+    assert.deepEqual(rj.task.users, ['dee'], 'the task id defaults to the only open task');
+    assert.equal((JSON.parse((await weft('tasks', 'list', '--user', 'dee', '--json', ...s)).out) as unknown[]).length, 1);
+    const none = await weft('tasks', 'reassign', id, task, ...s);
+    assert.deepEqual([none.code, /--users and\/or --groups/.test(none.err)], [2, true]);
+    // Release: only the claimant (the caller, --as) may drop a claim.
+    assert.equal((await weft('tasks', 'claim', id, task, '--user', 'dee', ...s)).code, 0);
+    const notMine = await weft('tasks', 'release', id, task, '--as', 'eve', ...s);
+    assert.deepEqual([notMine.code, /invalid_state \(409\)/.test(notMine.err)], [1, true]);
+    const rel = await weft('tasks', 'release', id, '--as', 'dee', ...s);
+    assert.equal(rel.code, 0, rel.err);
+    assert.match(rel.out, new RegExp(`released ${task}`));
+    const relJson = JSON.parse((await weft('tasks', 'release', id, task, '--as', 'dee', '--json', ...s)).out) as { claimedBy?: string; task: { taskId: string } };
+    assert.deepEqual([relJson.task.taskId, relJson.claimedBy], [task, undefined]);
+    // Unknown ids: 404 with --json error body; another namespace does not see the task.
+    const missing = await weft('tasks', 'release', id, 'nope', '--json', ...s);
+    assert.equal(missing.code, 1);
+    assert.equal((JSON.parse(missing.out) as { error: string }).error, 'not_found');
+    const other = await weft('tasks', 'reassign', id, task, '--users', 'x', '--namespace', 'elsewhere', ...s);
+    assert.deepEqual([other.code, /not_found \(404\)/.test(other.err)], [1, true]);
+    const noTask = await weft('tasks', 'release', 'no-such-instance', ...s);
+    assert.deepEqual([noTask.code, /no open human task/.test(noTask.err)], [2, true]);
+  });
 });

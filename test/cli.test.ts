@@ -129,6 +129,15 @@ test('verify: sound examples exit 0; an unsound definition exits 1 with the shor
   assert.equal(result.files[0].report.verdict, 'unsound');
 });
 
+test('verify --conditions simple: an impossible mix of input decisions is not reported', async () => {
+  const fixture = fileURLToPath(new URL('fixtures/definitions/verify-same-condition.yaml', import.meta.url));
+  const free = await weft(['verify', fixture]);
+  assert.equal(free.code, 1, free.stdout + free.stderr);
+  const simple = await weft(['verify', fixture, '--conditions', 'simple', '--signals', 'early']);
+  assert.equal(simple.code, 0, simple.stdout + simple.stderr);
+  assert.match(simple.stdout, /SOUND\n[\s\S]*conditions decided per input class \(2\)/);
+});
+
 test('run: a tiny workflow completes, prints its output and a timeline, exit 0', async () => {
   const r = await weft(['run', TINY, '--input', '{"orderId":"A-1"}']);
   assert.equal(r.code, 0, r.stderr + r.stdout);

@@ -102,7 +102,11 @@ describe('remote workers', { timeout: 120_000 }, () => {
       second = new Worker({ server: server.url, workerId: 'survivor', pollWaitMs: 300, heartbeatMs: 100, activities: { 'slow.work': async () => ({ by: 'survivor' }) } }).start();
       // Lease expiry, the retry's backoff and a poll: well under a second when idle, but this ran
       // out at 10 s once on a machine loaded by parallel test files. No timing is asserted here.
-      await waitFor(async () => (await client.getInstance(id)).status === 'completed', 45_000);
+      await waitFor(async () => (await client.getInstance(id)).status === 'completed', 45_000)
+        .catch(async (err) => {
+          const events = (await client.history(id)).events.map((e) => `${e.seq} ${e.type} ${JSON.stringify((e as { error?: unknown }).error ?? '')}`);
+          throw new Error(`${(err as Error).message}: instance ${(await client.getInstance(id)).status}; leases ${JSON.stringify(server.engine.remote.listLeases())}; history:\n${events.join('\n')}`);
+        });
       assert.deepEqual((await client.getInstance(id)).output, { by: 'survivor' });
 
       // The dead worker's result arrives late: refused, nothing recorded.

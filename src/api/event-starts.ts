@@ -1,6 +1,7 @@
 /**
  * `eventHandlers` with `action: start`: a published event starts an instance of every (latest)
  * definition that subscribes to it, when its `when` holds; `input` maps the event to the input.
+ * With `namespace` (the API passes the caller's), only that namespace's definitions.
  */
 import { evaluateCondition, evaluateMapping } from '../model/expressions.js';
 import type { Engine } from '../runtime/api.js';
@@ -11,9 +12,9 @@ function matches(pattern: string, name: string): boolean {
   return re.test(name);
 }
 
-export async function startSubscribers(engine: Engine, name: string, key: unknown, payload: unknown): Promise<string[]> {
+export async function startSubscribers(engine: Engine, name: string, key: unknown, payload: unknown, namespace?: string): Promise<string[]> {
   const latest = new Map<string, string>();
-  for (const d of await engine.listDefinitions()) latest.set(d.id, d.version);
+  for (const d of await engine.listDefinitions()) if (namespace === undefined || d.namespace === namespace) latest.set(d.id, d.version);
   const started: string[] = [];
   for (const [id, version] of latest) {
     const def = await engine.getDefinition(id, version);
@@ -22,7 +23,7 @@ export async function startSubscribers(engine: Engine, name: string, key: unknow
       const scope = { event: { name, key, payload }, input: {}, vars: {}, steps: {}, env: {} };
       if (h.when !== undefined && !(await evaluateCondition(h.when, scope as never))) continue;
       const input = h.input !== undefined ? await evaluateMapping(h.input, scope as never) : payload ?? {};
-      started.push(await engine.start(id, input, { version, ...(typeof key === 'string' && { correlationId: key }) }));
+      started.push(await engine.start(id, input, { version, ...(typeof key === 'string' && { correlationId: key }), ...(namespace !== undefined && { namespace }) }));
     }
   }
   return started;

@@ -26,3 +26,8 @@ export const commandResult = {
     events: { type: 'array', items: { type: 'object', additionalProperties: true } },
   },
 } as const;
+
+/** A success response whose body is a whole JSON object (instance state, definition, task row). */
+export function objectResponse(description: string) {
+  return { type: 'object', additionalProperties: true, description } as const;
+}

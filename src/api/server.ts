@@ -13,7 +13,7 @@ import websocket from '@fastify/websocket';
 import type { Engine } from '../runtime/api.js';
 import { Authorizer, resourceOf, type AuthHooks } from './auth.js';
 import { ApiError, ErrorSchema, toErrorBody } from './errors.js';
-import { definitionRoutes } from './routes/definitions.js';
+import { DEFINITION_BODY_ROUTES, definitionRequestBody, definitionRoutes } from './routes/definitions.js';
 import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { humanTaskRoutes } from './routes/human-tasks.js';
@@ -58,6 +58,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
       openapi: '3.0.3',
       info: { title: 'Weft API', version: '1', description: 'Durable workflow engine. Errors are `{error, message, details}`; see docs/api.md.' },
       tags: ['definitions', 'instances', 'human-tasks', 'events', 'workers', 'health'].map((name) => ({ name })),
+    },
+    // Routes taking a definition document its real JSON Schema (and YAML) as the request body.
+    transformObject: (o) => {
+      const doc = 'openapiObject' in o ? o.openapiObject : o.swaggerObject;
+      const paths = (doc.paths ?? {}) as Record<string, Record<string, Record<string, unknown>>>;
+      for (const [path, method] of DEFINITION_BODY_ROUTES) {
+        const op = paths[path]?.[method];
+        if (op) op.requestBody = definitionRequestBody();
+      }
+      return doc;
     },
   });
   await app.register(swaggerUi, { routePrefix: `${API_PREFIX}/docs` });

@@ -6,6 +6,8 @@
  *                                                    exactly the events after it) then every event
  *   {type: 'subscribe', id, definitionId}            every instance of a definition
  *   {type: 'subscribe', id, all: true}               everything the caller may see
+ *   (only the caller's namespace: another namespace's instance or definition is `not_found`, as
+ *   over REST; definition/all subscriptions never carry another namespace's instances)
  *   … with resume: {since, seqs: {instanceId: lastSeq}}   no snapshot: exactly the events missed
  *                                                    (per instance, after the seq the client has)
  *   {type: 'unsubscribe', id}
@@ -107,7 +109,7 @@ class Connection {
     for (const a of this.polls) a.abort();
     this.polls.clear();
     // Its leases run out on their own (lease expiry → retried by policy), exactly as over HTTP.
-    for (const w of this.workerIds) this.ctx.engine.remote.disconnected(w);
+    for (const w of this.workerIds) this.ctx.engine.remote.disconnected(w, this.caller.namespace);
     this.workerIds.clear();
   }
 
@@ -168,7 +170,7 @@ class Connection {
         this.polls.add(abort);
         try {
           const tasks = await remote.claim({
-            workerId, activities: activities as string[], transport: 'ws',
+            workerId, activities: activities as string[], transport: 'ws', namespace: this.caller.namespace,
             ...(capacity !== undefined && { capacity }), ...(queues !== undefined && { queues: queues as Array<string | null> }),
           }, max, this.ctx.closing.value ? 0 : waitMs, abort.signal);
           // Tasks claimed for a socket that just closed are not lost: their leases run out and they are retried.
@@ -186,24 +188,24 @@ class Connection {
           const r = t as Record<string, unknown>;
           return { instanceId: str(r, 'instanceId', `tasks.${i}.`), taskId: str(r, 'taskId', `tasks.${i}.`), token: str(r, 'token', `tasks.${i}.`), ...(r.details !== undefined && { details: r.details }) };
         });
-        reply({ tasks: await remote.heartbeat(workerId, beats) });
+        reply({ tasks: await remote.heartbeat(workerId, beats, this.caller.namespace) });
         return;
       }
       case 'worker.complete':
       case 'worker.fail': {
         const ref = { instanceId: str(msg, 'instanceId'), taskId: str(msg, 'taskId'), token: str(msg, 'token'), attempt: optInt(msg, 'attempt', 1, Number.MAX_SAFE_INTEGER) ?? (() => { throw new ApiError('invalid_input', 'attempt is required', { field: 'attempt' }); })() };
         if (msg.type === 'worker.complete') {
-          await remote.complete(workerId, { ...ref, ...(msg.output !== undefined && { output: msg.output }) });
+          await remote.complete(workerId, { ...ref, ...(msg.output !== undefined && { output: msg.output }) }, this.caller.namespace);
         } else {
           const e = msg.error as Record<string, unknown> | undefined;
           if (typeof e !== 'object' || e === null || typeof e.code !== 'string' || !e.code || typeof e.message !== 'string') throw new ApiError('invalid_input', 'error must be {code, message, nonRetryable?, details?}', { field: 'error' });
-          await remote.fail(workerId, { ...ref, error: { code: e.code, message: e.message, ...(typeof e.nonRetryable === 'boolean' && { nonRetryable: e.nonRetryable }), ...(e.details !== undefined && { details: e.details }) } });
+          await remote.fail(workerId, { ...ref, error: { code: e.code, message: e.message, ...(typeof e.nonRetryable === 'boolean' && { nonRetryable: e.nonRetryable }), ...(e.details !== undefined && { details: e.details }) } }, this.caller.namespace);
         }
         reply({ ok: true });
         return;
       }
       case 'worker.leave':
-        remote.unregister(workerId);
+        remote.unregister(workerId, this.caller.namespace);
         this.workerIds.delete(workerId);
         reply({ ok: true });
         return;
@@ -227,6 +229,9 @@ class Connection {
     if (typeof msg.instanceId === 'string') {
       const instanceId = msg.instanceId;
       await this.ctx.auth.check(this.caller, 'instance.read', { type: 'instance', id: instanceId });
+      // Namespaces: another namespace's instance does not exist for the caller (as over REST).
+      const info = await engine.getInstanceInfo(instanceId);
+      if (info && (info.namespace ?? 'default') !== this.caller.namespace) throw new ApiError('not_found', `instance "${instanceId}" does not exist`);
       if (msg.afterSeq !== undefined && !(Number.isInteger(msg.afterSeq) && (msg.afterSeq as number) >= 0)) {
         throw new ApiError('invalid_input', 'afterSeq must be an integer ≥ 0', { field: 'afterSeq' });
       }
@@ -257,13 +262,19 @@ class Connection {
     if (typeof msg.definitionId === 'string' || msg.all === true) {
       const definitionId = typeof msg.definitionId === 'string' ? msg.definitionId : undefined;
       await this.ctx.auth.check(this.caller, 'instance.list', definitionId !== undefined ? { type: 'definition', id: definitionId } : { type: 'instance' });
+      const namespace = this.caller.namespace;
+      if (definitionId !== undefined) {
+        // A definition of another namespace does not exist for the caller (as over REST); one not deployed yet may be watched.
+        const owner = (await engine.listDefinitions()).find((d) => d.id === definitionId)?.namespace;
+        if (owner !== undefined && owner !== namespace) throw new ApiError('not_found', `definition "${definitionId}" is not deployed`);
+      }
       const resume = parseResume(msg.resume);
       const sub: ManySub = { kind: 'many', id, ...(definitionId !== undefined && { definitionId }), seqs: new Map(), ready: false, buffer: [], filling: false };
       this.subs.set(id, sub); // live batches are buffered from now on
       try {
         if (!resume) {
           const at = Date.now();
-          const instances = await engine.listInstances({ ...(definitionId !== undefined && { definitionId }), limit: 1000 });
+          const instances = await engine.listInstances({ namespace, ...(definitionId !== undefined && { definitionId }), limit: 1000 });
           for (const i of instances) sub.seqs.set(i.id, i.seq);
           this.send({ type: 'snapshot', sub: id, at, instances });
         } else {
@@ -272,7 +283,7 @@ class Connection {
           // Every instance in scope that changed since the watermark (minus the margin): the events after what the client has.
           let afterId: string | undefined;
           for (;;) {
-            const page = await engine.listInstances({ ...(definitionId !== undefined && { definitionId }), updatedAfter: resume.since - RESUME_MARGIN_MS, limit: 500, ...(afterId !== undefined && { afterId }) });
+            const page = await engine.listInstances({ namespace, ...(definitionId !== undefined && { definitionId }), updatedAfter: resume.since - RESUME_MARGIN_MS, limit: 500, ...(afterId !== undefined && { afterId }) });
             for (const i of page) {
               const known = sub.seqs.get(i.id) ?? 0;
               if (i.seq > known) await this.catchUpMany(sub, i.id, i.status, known, i.seq, i.updatedAt);
@@ -362,7 +373,7 @@ class Connection {
           sub.buffer.push(copy(b));
           void this.drain(sub);
         }
-      } else if (sub.definitionId === undefined || b.state.definitionId === sub.definitionId) {
+      } else if ((b.namespace ?? 'default') === this.caller.namespace && (sub.definitionId === undefined || b.state.definitionId === sub.definitionId)) {
         if (!sub.ready || sub.filling) { sub.buffer.push(copy(b)); continue; }
         const known = sub.seqs.get(b.instanceId);
         const fresh = known === undefined ? b.events : b.events.filter((e) => e.seq > known);
@@ -398,7 +409,7 @@ class Connection {
 
 /** Batches are kept past the listener call (buffering): keep only what is sent. */
 function copy(b: CommittedBatch): CommittedBatch {
-  return { instanceId: b.instanceId, events: b.events.slice() as EngineEvent[], state: { status: b.state.status, definitionId: b.state.definitionId, updatedAt: b.state.updatedAt } as InstanceState };
+  return { instanceId: b.instanceId, events: b.events.slice() as EngineEvent[], state: { status: b.state.status, definitionId: b.state.definitionId, updatedAt: b.state.updatedAt } as InstanceState, ...(b.namespace !== undefined && { namespace: b.namespace }) };
 }
 
 function str(o: Record<string, unknown>, field: string, prefix = ''): string {

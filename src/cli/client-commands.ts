@@ -1,7 +1,7 @@
 /**
  * Client commands against a Weft server (`--server URL` or env `WEFT_SERVER`): deploy,
  * definitions, start, list, status, history, pause, resume, cancel, terminate, skip, retry,
- * signal, events publish, tasks list|claim|complete|reject, workers. Tables for people, `--json`
+ * signal, events publish, tasks list|claim|complete|reject|reassign|release, workers. Tables for people, `--json`
  * for scripts.
  *
  * `status`, `history` and `resume` already exist as local commands on a `--db` file: given
@@ -20,6 +20,13 @@ type Handler = (client: WeftClient, args: string[], o: Opts, out: Output) => Pro
 interface Output {
   json: boolean;
   print(value: unknown, table?: () => string): void;
+}
+
+/** Who the CLI calls as: `--as USER` / env WEFT_USER, `--namespace NS` / env WEFT_NAMESPACE (the default auth hook's headers). */
+function callerHeaders(o: Opts): Record<string, string> {
+  const user = (o.as as string | undefined) ?? process.env.WEFT_USER;
+  const ns = (o.namespace as string | undefined) ?? process.env.WEFT_NAMESPACE;
+  return { ...(user && { 'x-weft-user': user }), ...(ns && { 'x-weft-namespace': ns }) };
 }
 
 function serverOf(o: Opts): string {
@@ -129,15 +136,41 @@ const HANDLERS: Record<string, Handler> = {
     out.print(r, () => commandResult(r));
   },
   'tasks reject': async (c, [id, task], o, out) => { const r = await c.rejectTask(id!, task!, o.reason as string | undefined); out.print(r, () => commandResult(r)); },
+  'tasks reassign': async (c, [id, task], o, out) => {
+    const users = listArg(o.users), groups = listArg(o.groups);
+    if (!users && !groups) throw new CliError('tasks reassign needs --users and/or --groups', EXIT.usage);
+    const taskId = task ?? await onlyOpenTask(c, id!);
+    const r = await c.reassignTask(id!, taskId, { ...(users && { users }), ...(groups && { groups }) });
+    out.print(r, () => `reassigned ${taskId} to ${[...(r.task.users ?? []).map((u) => `user ${u}`), ...(r.task.groups ?? []).map((g) => `group ${g}`)].join(', ') || 'nobody'}`);
+  },
+  'tasks release': async (c, [id, task], _o, out) => {
+    const taskId = task ?? await onlyOpenTask(c, id!);
+    const r = await c.releaseTask(id!, taskId);
+    out.print(r, () => `released ${taskId}${r.claimedBy ? ` (still claimed by ${r.claimedBy})` : ''}`);
+  },
   workers: async (c, _a, _o, out) => {
     const [workers, queues] = await Promise.all([c.workers(), c.queues()]);
     out.print({ workers, queues }, () => [table(workers as never, ['id', 'status', 'activities', 'capacity', 'running', 'lastSeenAt']), '', table(queues as never, ['activity', 'queue', 'queued', 'leased'])].join('\n'));
   },
 };
 
+/** `--users a,b` (repeatable) → ['a', 'b']; undefined when not given. */
+function listArg(v: unknown): string[] | undefined {
+  if (v === undefined) return undefined;
+  const parts = (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(',')).map((x) => x.trim()).filter(Boolean);
+  return parts;
+}
+
+/** The task id when an instance has exactly one open human task (so `tasks release ID` works). */
+async function onlyOpenTask(c: WeftClient, instanceId: string): Promise<string> {
+  const open = await c.inbox({ instanceId });
+  if (open.length === 1) return open[0]!.task.taskId;
+  throw new CliError(open.length === 0 ? `instance ${instanceId} has no open human task` : `instance ${instanceId} has ${open.length} open human tasks; name one: ${open.map((t) => t.task.taskId).join(', ')}`, EXIT.usage);
+}
+
 /** Runs one client command; maps API errors to a message and exit code 1. */
 export async function runClientCommand(name: string, args: string[], o: Opts, io: CliIO): Promise<number> {
-  const client = new WeftClient(serverOf(o), { timeoutMs: 30_000 });
+  const client = new WeftClient(serverOf(o), { timeoutMs: 30_000, headers: callerHeaders(o) });
   const out: Output = {
     json: o.json === true,
     print(value, text) { writeLine(io.stdout, o.json || !text ? JSON.stringify(value, null, 2) : text()); },
@@ -164,7 +197,8 @@ export function registerClientCommands(program: Command, io: CliIO, setExit: (co
     const cmd = a[a.length - 1] as Command;
     setExit(await runClientCommand(name, cmd.args, cmd.opts() as Opts, io));
   };
-  const add = (name: string, parent: Command = program) => parent.command(name).option('-s, --server <url>', 'server URL (default: env WEFT_SERVER)').option('--json', 'print JSON');
+  const add = (name: string, parent: Command = program) => parent.command(name).option('-s, --server <url>', 'server URL (default: env WEFT_SERVER)').option('--json', 'print JSON')
+    .option('--as <user>', 'call as this user (default: env WEFT_USER)').option('--namespace <ns>', 'the namespace to work in (default: env WEFT_NAMESPACE, else `default`)');
 
   add('deploy').description('deploy a definition file to a server (an unsound one is refused unless --force)').argument('<file>', 'YAML or JSON definition')
     .option('--force', 'deploy even if the verifier proves it unsound').action(run('deploy'));
@@ -187,6 +221,9 @@ export function registerClientCommands(program: Command, io: CliIO, setExit: (co
   add('claim', tasks).argument('<instance>', 'instance id').argument('<task>', 'task id').option('--user <id>', 'claim for').action(run('tasks claim'));
   add('complete', tasks).argument('<instance>', 'instance id').argument('<task>', 'task id').option('--action <a>', 'action (default approve)').option('--data <json|@file>', 'form data').action(run('tasks complete'));
   add('reject', tasks).argument('<instance>', 'instance id').argument('<task>', 'task id').option('--reason <text>', 'why').action(run('tasks reject'));
+  add('reassign', tasks).description('give a task to other users/groups (drops the claim)').argument('<instance>', 'instance id').argument('[task]', 'task id (default: the instance\'s only open task)')
+    .option('--users <ids...>', 'users, comma-separated or repeated').option('--groups <ids...>', 'groups, comma-separated or repeated').action(run('tasks reassign'));
+  add('release', tasks).description('drop the claim on a task').argument('<instance>', 'instance id').argument('[task]', 'task id (default: the instance\'s only open task)').action(run('tasks release'));
   add('workers').description('connected workers and queues').action(run('workers'));
 
   // status / history / resume exist for a local --db: add a server mode.

@@ -22,6 +22,7 @@ export function registerServerCommands(program: Command, io: CliIO, setExit: (co
     .option('--id <id>', 'worker id (default host-pid-random)')
     .option('--heartbeat-ms <ms>', 'heartbeat interval (default 1000)')
     .option('--transport <http|ws>', 'HTTP long-poll (default) or one WebSocket (env WEFT_WORKER_TRANSPORT)')
+    .option('--namespace <ns>', 'serve this namespace\'s tasks (env WEFT_NAMESPACE; default `default`)')
     .action(async (options) => setExit(await workerCommand(options, io)));
   registerClientCommands(program, io, setExit);
 }

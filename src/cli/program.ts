@@ -53,9 +53,14 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .option('--json', 'print the reports as JSON')
     .option('--dot', 'print each net in Graphviz DOT instead of a report')
     .option('--pnml', 'print each net in PNML (ISO/IEC 15909-2) instead of a report')
+    .option('--conditions <mode>', 'simple: decide comparisons of input fields with literals per input class (default free)')
+    .option('--signals <mode>', 'early: also explore signals sent before their wait starts')
     .option('--max-states <n>', 'give up (verdict "unknown") past this many states (default 100000)')
-    .action(async (files: string[], options: { json?: boolean; dot?: boolean; pnml?: boolean; maxStates?: string }) =>
-      setExit(await runVerify(files, { json: options.json === true, dot: options.dot === true, pnml: options.pnml === true, maxStates: options.maxStates }, { stdout: (s) => writeLine(io.stdout, s), stderr: (s) => writeLine(io.stderr, s) })),
+    .action(async (files: string[], options: { json?: boolean; dot?: boolean; pnml?: boolean; maxStates?: string; conditions?: string; signals?: string }) =>
+      setExit(await runVerify(files, {
+        json: options.json === true, dot: options.dot === true, pnml: options.pnml === true, maxStates: options.maxStates,
+        ...(options.conditions !== undefined && { conditions: options.conditions }), ...(options.signals !== undefined && { signals: options.signals }),
+      }, { stdout: (s) => writeLine(io.stdout, s), stderr: (s) => writeLine(io.stderr, s) })),
     );
 
   program

@@ -1,5 +1,5 @@
 /**
- * `weft verify <files…> [--json] [--dot] [--pnml] [--max-states N]`: proves definitions sound (or shows the
+ * `weft verify <files…> [--json] [--dot] [--pnml] [--max-states N] [--conditions simple] [--signals early]`: proves definitions sound (or shows the
  * shortest run into each problem). PNML files (`.pnml`) are verified as place/transition nets.
  * `--dot` prints the net of each file in Graphviz DOT instead; `--pnml` prints it as PNML (for a
  * definition: the verifier's state graph as a workflow net, see src/verify/net-export.ts). Exit code 1 when a file is not
@@ -22,11 +22,15 @@ export interface VerifyCliOptions {
   /** Print the net the verifier sees as PNML (for definitions: its state graph as a workflow net). */
   pnml?: boolean;
   maxStates?: number | string;
+  /** `simple`: decide comparisons of `input.<path>` with literals per input class; `free` (default): every condition is a free choice. */
+  conditions?: string;
+  /** `early`: also explore signals sent before their wait starts (buffered by the core); `awaited` (default). */
+  signals?: string;
 }
 
 export async function runVerify(files: string[], opts: VerifyCliOptions, out: CliOutput): Promise<number> {
   if (files.length === 0) {
-    out.stderr('weft verify: no files given (usage: weft verify <file.yaml|file.json|file.pnml>… [--json] [--dot] [--max-states N])');
+    out.stderr('weft verify: no files given (usage: weft verify <file.yaml|file.json|file.pnml>… [--json] [--dot] [--pnml] [--max-states N] [--conditions simple|free] [--signals early|awaited])');
     return 1;
   }
   const maxStates = opts.maxStates === undefined ? undefined : Number(opts.maxStates);
@@ -34,6 +38,18 @@ export async function runVerify(files: string[], opts: VerifyCliOptions, out: Cl
     out.stderr(`weft verify: --max-states must be a positive integer, got "${opts.maxStates}"`);
     return 1;
   }
+  if (opts.conditions !== undefined && opts.conditions !== 'simple' && opts.conditions !== 'free') {
+    out.stderr(`weft verify: --conditions must be "simple" or "free", got "${opts.conditions}"`);
+    return 1;
+  }
+  if (opts.signals !== undefined && opts.signals !== 'early' && opts.signals !== 'awaited') {
+    out.stderr(`weft verify: --signals must be "early" or "awaited", got "${opts.signals}"`);
+    return 1;
+  }
+  const semantics = {
+    ...(opts.conditions !== undefined && { conditions: opts.conditions as 'simple' | 'free' }),
+    ...(opts.signals !== undefined && { signals: opts.signals as 'early' | 'awaited' }),
+  };
   let failed = 0;
   const results: Array<{ file: string; report?: VerificationReport; error?: string }> = [];
   for (const file of files) {
@@ -74,10 +90,10 @@ export async function runVerify(files: string[], opts: VerifyCliOptions, out: Cl
         continue;
       }
       if (opts.pnml) {
-        out.stdout(toPnml(await definitionToNet(definition, { maxStates })));
+        out.stdout(toPnml(await definitionToNet(definition, { maxStates, ...semantics })));
         continue;
       }
-      const report = await verifyDefinition(definition, { maxStates });
+      const report = await verifyDefinition(definition, { maxStates, ...semantics });
       results.push({ file, report });
       if (!report.sound) failed++;
     } catch (err) {

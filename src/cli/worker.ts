@@ -1,4 +1,4 @@
-/** `weft worker --server URL --activities MODULE [--capacity N] [--id ID]`: runs activities for a server. */
+/** `weft worker --server URL --activities MODULE [--capacity N] [--id ID] [--namespace NS]`: runs activities for a server. */
 import { Worker } from '../sdk/worker.js';
 import { ActivityRegistry, type ActivityHandler } from '../runtime/activity.js';
 import { loadActivitiesModule } from './activities-module.js';
@@ -11,6 +11,7 @@ export interface WorkerCommandOptions {
   id?: string;
   heartbeatMs?: string;
   transport?: string;
+  namespace?: string;
 }
 
 export async function workerCommand(o: WorkerCommandOptions, io: CliIO): Promise<number> {
@@ -21,18 +22,21 @@ export async function workerCommand(o: WorkerCommandOptions, io: CliIO): Promise
   if (!Number.isInteger(capacity) || capacity < 1) throw new CliError('--capacity must be a positive integer', EXIT.usage);
   const transport = o.transport ?? process.env.WEFT_WORKER_TRANSPORT ?? 'http';
   if (transport !== 'http' && transport !== 'ws') throw new CliError(`--transport must be http or ws, not "${transport}"`, EXIT.usage);
+  // A worker serves one namespace (the default auth hook reads it from this header).
+  const namespace = o.namespace ?? process.env.WEFT_NAMESPACE;
   const registry = new ActivityRegistry();
   const names = await loadActivitiesModule(o.activities, registry);
   if (names.length === 0) throw new CliError(`activities module ${o.activities} registered no activities`);
   const handlers = new Map<string, ActivityHandler>(names.map((n) => [n, registry.get(n)!]));
   const worker = new Worker({
     server, activities: handlers, capacity, transport,
+    ...(namespace && { namespace }),
     ...(o.id !== undefined && { workerId: o.id }),
     ...(o.heartbeatMs !== undefined && { heartbeatMs: Number(o.heartbeatMs) }),
     log: (level, message, fields) => { if (level !== 'debug') writeLine(io.stderr, `${level}: ${message}${fields ? ' ' + JSON.stringify(fields) : ''}`); },
   });
   worker.start();
-  writeLine(io.stdout, `weft worker ${worker.id} serving ${names.join(', ')} for ${server} (capacity ${capacity}, ${transport === 'ws' ? 'WebSocket' : 'HTTP long-poll'})`);
+  writeLine(io.stdout, `weft worker ${worker.id} serving ${names.join(', ')} for ${server}${namespace ? ` in namespace ${namespace}` : ''} (capacity ${capacity}, ${transport === 'ws' ? 'WebSocket' : 'HTTP long-poll'})`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     if (io.onInterrupt) io.onInterrupt(stop);

@@ -93,6 +93,8 @@ export interface CommittedBatch {
   instanceId: string;
   events: EngineEvent[];
   state: InstanceState;
+  /** The instance's namespace (its definition's as deployed), for filtering live views (WebSocket). */
+  namespace?: string;
 }
 
 /** Activity execution notices (not durable: for live views). */
@@ -134,8 +136,11 @@ export interface Engine {
   start(definition: string | Definition, input?: unknown, options?: StartOptions): Promise<string>;
   /** Runs a command; resolves with its events once they are committed; rejects with CommandRejected. */
   send(command: Command): Promise<EngineEvent[]>;
-  /** Delivers an external event to every instance waiting for it with a matching correlation key. */
-  publishEvent(name: string, key: unknown, payload?: unknown): Promise<number>;
+  /**
+   * Delivers an external event to every instance waiting for it with a matching correlation key;
+   * with `namespace`, only to waiting instances of that namespace (the API passes the caller's).
+   */
+  publishEvent(name: string, key: unknown, payload?: unknown, options?: { namespace?: string }): Promise<number>;
 
   getState(instanceId: string): Promise<InstanceState | undefined>;
   /** State as it was right after event `seq` (time travel). */

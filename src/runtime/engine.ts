@@ -130,7 +130,8 @@ class EmbeddedEngine implements Engine {
     const listening = this.emitter.has('committed');
     for (const c of instances) {
       if (listening) {
-        const batch: CommittedBatch = { instanceId: c.id, events: c.events, state: c.state };
+        const ns = this.definitions.namespaceOf(c.state.definitionId);
+        const batch: CommittedBatch = { instanceId: c.id, events: c.events, state: c.state, ...(ns !== undefined && { namespace: ns }) };
         this.emitter.emit('committed', batch);
       }
       this.waiters.notify(c.id, c.state);
@@ -240,12 +241,16 @@ class EmbeddedEngine implements Engine {
     return this.queue.send(command);
   }
 
-  async publishEvent(name: string, key: unknown, payload?: unknown): Promise<number> {
+  async publishEvent(name: string, key: unknown, payload?: unknown, options: { namespace?: string } = {}): Promise<number> {
     this.assertOpen();
     const size = payloadBytes(payload ?? null);
     if (size > this.maxPayloadBytes) throw new CommandRejected('payload_too_large', `event payload is ${size} bytes, over the limit of ${this.maxPayloadBytes}`);
     const waits = await this.store.findWaits(name, key);
-    const instances = [...new Set(waits.map((w) => w.instanceId))];
+    let instances = [...new Set(waits.map((w) => w.instanceId))];
+    if (options.namespace !== undefined) {
+      const ns = await Promise.all(instances.map(async (id) => (await this.store.getInstance(id))?.namespace ?? 'default'));
+      instances = instances.filter((_, i) => ns[i] === options.namespace);
+    }
     const results = await Promise.allSettled(instances.map((instanceId) =>
       this.queue.send({ type: 'DeliverEvent', instanceId, name, ...(key !== undefined && { key }), payload, by: 'event' })));
     let delivered = 0;

@@ -34,10 +34,16 @@ export interface WorkerDeclaration {
   queues?: Array<string | null>;
   /** `http` (long-poll) or `ws`. */
   transport?: 'http' | 'ws';
+  /**
+   * The namespace the worker serves (the API passes the caller's; default `default`): it claims
+   * only tasks of that namespace's instances. Worker ids are per namespace.
+   */
+  namespace?: string;
 }
 
 export interface WorkerInfo {
   id: string;
+  namespace: string;
   activities: string[];
   capacity: number;
   queues?: Array<string | null>;
@@ -91,13 +97,19 @@ export interface QueueInfo {
 }
 
 interface Held {
+  /** The worker's key (namespace + id). */
+  worker: string;
   workerId: string;
+  namespace: string;
   task: RemoteTask;
   startedAt: number;
   leaseMs: number;
 }
 
 const hkey = (instanceId: string, taskId: string) => `${instanceId}\u0000${taskId}`;
+const DEFAULT_NS = 'default';
+/** Workers are keyed by namespace and id: the same id in two namespaces is two workers. */
+const wkey = (namespace: string | undefined, workerId: string) => `${namespace ?? DEFAULT_NS}\u0000${workerId}`;
 
 export class RemoteTasks {
   private readonly held = new Map<string, Held>();
@@ -115,40 +127,43 @@ export class RemoteTasks {
   /** Registers (or refreshes) a worker. */
   register(decl: WorkerDeclaration): WorkerInfo {
     const now = this.o.clock();
-    const prev = this.workers.get(decl.workerId);
+    const key = wkey(decl.namespace, decl.workerId);
+    const prev = this.workers.get(key);
     const info: WorkerInfo = {
-      id: decl.workerId, activities: [...decl.activities], capacity: decl.capacity ?? prev?.capacity ?? 10,
+      id: decl.workerId, namespace: decl.namespace ?? DEFAULT_NS, activities: [...decl.activities], capacity: decl.capacity ?? prev?.capacity ?? 10,
       transport: decl.transport ?? prev?.transport ?? 'http', connectedAt: prev?.connectedAt ?? now, lastSeenAt: now,
       running: prev?.running ?? 0, status: 'active',
       ...(decl.queues && { queues: decl.queues }),
     };
-    this.workers.set(decl.workerId, info);
+    this.workers.set(key, info);
     return info;
   }
 
-  unregister(workerId: string): void {
-    this.workers.delete(workerId);
+  unregister(workerId: string, namespace?: string): void {
+    this.workers.delete(wkey(namespace, workerId));
   }
 
-  listWorkers(): WorkerInfo[] {
+  /** Connected workers; with `namespace`, only that namespace's. */
+  listWorkers(namespace?: string): WorkerInfo[] {
     const now = this.o.clock();
-    return [...this.workers.values()].map((w) => ({
+    return [...this.workers.values()].filter((w) => namespace === undefined || w.namespace === namespace).map((w) => ({
       ...w,
-      running: this.countHeld(w.id),
+      running: this.countHeld(wkey(w.namespace, w.id)),
       status: now - w.lastSeenAt > 3 * this.leaseMs ? 'stale' : 'active',
     }));
   }
 
   /** Leases held by remote workers now (tokens included: for the server's own use, not for clients). */
-  listLeases(): Array<{ workerId: string; instanceId: string; taskId: string; activity: string; attempt: number; token: string; expiresAt: number }> {
+  listLeases(): Array<{ workerId: string; namespace: string; instanceId: string; taskId: string; activity: string; attempt: number; token: string; expiresAt: number }> {
     return [...this.held.values()].map((h) => ({
-      workerId: h.workerId, instanceId: h.task.instanceId, taskId: h.task.taskId, activity: h.task.activity,
+      workerId: h.workerId, namespace: h.namespace, instanceId: h.task.instanceId, taskId: h.task.taskId, activity: h.task.activity,
       attempt: h.task.attempt, token: h.task.token, expiresAt: h.task.expiresAt,
     }));
   }
 
-  async listQueues(): Promise<QueueInfo[]> {
-    const rows = await this.o.store.listTasks({ limit: 100_000 });
+  /** Tasks queued and leased per activity and queue; with `namespace`, only that namespace's instances' tasks. */
+  async listQueues(namespace?: string): Promise<QueueInfo[]> {
+    const rows = await this.o.store.listTasks({ limit: 100_000, ...(namespace !== undefined && { namespace }) });
     const now = this.o.clock();
     const by = new Map<string, QueueInfo>();
     for (const t of rows) {
@@ -183,8 +198,9 @@ export class RemoteTasks {
   private async claimNow(decl: WorkerDeclaration, limit: number): Promise<RemoteTask[]> {
     if (limit <= 0 || decl.activities.length === 0) return [];
     const now = this.o.clock();
+    const namespace = decl.namespace ?? DEFAULT_NS;
     const rows = await this.o.store.claimTasks({
-      owner: `worker:${decl.workerId}`, now, leaseMs: this.leaseMs, limit, activities: decl.activities,
+      owner: `worker:${namespace === DEFAULT_NS ? '' : `${namespace}/`}${decl.workerId}`, now, leaseMs: this.leaseMs, limit, activities: decl.activities, namespace,
       tokenPrefix: `r${(++this.seq).toString(36)}.${now.toString(36)}`,
       ...(decl.queues && { queues: decl.queues }),
     });
@@ -192,7 +208,7 @@ export class RemoteTasks {
     for (const row of rows) {
       const leaseMs = Math.min(this.leaseMs, row.heartbeatTimeoutMs ?? Infinity);
       const task = toRemote(row, leaseMs, now);
-      this.held.set(hkey(row.instanceId, row.taskId), { workerId: decl.workerId, task, startedAt: now, leaseMs });
+      this.held.set(hkey(row.instanceId, row.taskId), { worker: wkey(namespace, decl.workerId), workerId: decl.workerId, namespace, task, startedAt: now, leaseMs });
       out.push(task);
     }
     if (leasesShortened(out)) {
@@ -203,8 +219,8 @@ export class RemoteTasks {
   }
 
   /** Renews the leases the worker still holds; the answer says which tasks it must abandon. */
-  async heartbeat(workerId: string, beats: HeartbeatRequest[]): Promise<HeartbeatAnswer[]> {
-    const w = this.workers.get(workerId);
+  async heartbeat(workerId: string, beats: HeartbeatRequest[], namespace?: string): Promise<HeartbeatAnswer[]> {
+    const w = this.workers.get(wkey(namespace, workerId));
     if (w) w.lastSeenAt = this.o.clock();
     if (beats.length === 0) return [];
     const now = this.o.clock();
@@ -232,8 +248,8 @@ export class RemoteTasks {
   }
 
   /** Records a result; rejects `stale` (nothing recorded) when the lease is no longer held. */
-  async complete(workerId: string, r: { instanceId: string; taskId: string; token: string; attempt: number; output?: unknown }): Promise<void> {
-    this.touch(workerId);
+  async complete(workerId: string, r: { instanceId: string; taskId: string; token: string; attempt: number; output?: unknown }, namespace?: string): Promise<void> {
+    this.touch(wkey(namespace, workerId));
     this.release(r.instanceId, r.taskId, r.token);
     await this.o.submit(
       { type: 'CompleteActivity', instanceId: r.instanceId, taskId: r.taskId, attempt: r.attempt, output: r.output, by: `worker:${workerId}` },
@@ -241,8 +257,8 @@ export class RemoteTasks {
     );
   }
 
-  async fail(workerId: string, r: { instanceId: string; taskId: string; token: string; attempt: number; error: ErrorInfo }): Promise<void> {
-    this.touch(workerId);
+  async fail(workerId: string, r: { instanceId: string; taskId: string; token: string; attempt: number; error: ErrorInfo }, namespace?: string): Promise<void> {
+    this.touch(wkey(namespace, workerId));
     this.release(r.instanceId, r.taskId, r.token);
     await this.o.submit(
       { type: 'FailActivity', instanceId: r.instanceId, taskId: r.taskId, attempt: r.attempt, error: r.error, by: `worker:${workerId}` },
@@ -262,8 +278,8 @@ export class RemoteTasks {
   }
 
   /** A worker went away (its socket closed): forget it; its leases run out on their own. */
-  disconnected(workerId: string): void {
-    const w = this.workers.get(workerId);
+  disconnected(workerId: string, namespace?: string): void {
+    const w = this.workers.get(wkey(namespace, workerId));
     if (w) w.lastSeenAt = Math.min(w.lastSeenAt, this.o.clock());
   }
 
@@ -309,8 +325,8 @@ export class RemoteTasks {
     this.wake();
   }
 
-  private touch(workerId: string): void {
-    const w = this.workers.get(workerId);
+  private touch(key: string): void {
+    const w = this.workers.get(key);
     if (w) w.lastSeenAt = this.o.clock();
   }
 
@@ -319,9 +335,9 @@ export class RemoteTasks {
     if (this.held.get(k)?.task.token === token) this.held.delete(k);
   }
 
-  private countHeld(workerId: string): number {
+  private countHeld(key: string): number {
     let n = 0;
-    for (const h of this.held.values()) if (h.workerId === workerId) n++;
+    for (const h of this.held.values()) if (h.worker === key) n++;
     return n;
   }
 

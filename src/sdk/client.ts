@@ -20,6 +20,12 @@ export class WeftApiError extends Error {
 export interface ClientOptions {
   /** Extra headers on every request (credentials, `x-weft-user`, `x-weft-namespace`). */
   headers?: Record<string, string>;
+  /**
+   * The namespace to work in (sent as `x-weft-namespace`, which the default authentication hook
+   * reads; default `default`). Everything the client sees and does — definitions, instances, tasks,
+   * events, workers, watches — is in that namespace.
+   */
+  namespace?: string;
   fetch?: typeof fetch;
   /** Per-request timeout, ms (default 60 s). */
   timeoutMs?: number;
@@ -73,7 +79,10 @@ export class WeftClient {
   readonly baseUrl: string;
   private readonly fetchFn: typeof fetch;
 
-  constructor(baseUrl: string, private readonly options: ClientOptions = {}) {
+  private readonly options: ClientOptions;
+
+  constructor(baseUrl: string, options: ClientOptions = {}) {
+    this.options = { ...options, headers: clientHeaders(options) };
     this.baseUrl = baseUrl.replace(/\/+$/, '');
     this.fetchFn = options.fetch ?? globalThis.fetch.bind(globalThis);
   }
@@ -225,6 +234,11 @@ export class WeftClient {
   watch(target: { instanceId: string } | { definitionId: string } | { all: true }, options: WatchOptions = {}): Watcher {
     return watch(this.baseUrl, target, { ...options, headers: { ...this.options.headers, ...options.headers } });
   }
+}
+
+/** The headers a client sends: `headers`, plus `x-weft-namespace` from `namespace`. */
+export function clientHeaders(o: Pick<ClientOptions, 'headers' | 'namespace'>): Record<string, string> {
+  return { ...(o.namespace !== undefined && { 'x-weft-namespace': o.namespace }), ...o.headers };
 }
 
 function enc(s: string): string { return encodeURIComponent(s); }

@@ -12,7 +12,7 @@ import type { ActivityContext, ActivityHandler } from '../runtime/activity.js';
 import { toErrorInfo } from '../runtime/activity.js';
 import type { RemoteTask } from '../runtime/remote-tasks.js';
 import type { HeartbeatAnswer, HeartbeatRequest } from '../runtime/remote-tasks.js';
-import { WeftApiError, WeftClient, type ClientOptions } from './client.js';
+import { WeftApiError, WeftClient, clientHeaders, type ClientOptions } from './client.js';
 import { WsWorkerTransport } from './worker-ws.js';
 
 /** How a worker talks to the server: the same calls over HTTP long-poll or one WebSocket. */
@@ -74,7 +74,7 @@ export class Worker {
     this.capacity = o.capacity ?? 10;
     this.log = o.log ?? (() => undefined);
     if (o.transport === 'ws') {
-      this.transport = new WsWorkerTransport(o.server, this.id, o.headers);
+      this.transport = new WsWorkerTransport(o.server, this.id, clientHeaders(o));
     } else {
       const c = this.client;
       this.transport = {

@@ -409,6 +409,19 @@ export function runStoreConformance(name: string, makeStore: () => Store | Promi
         assert.deepEqual(await store.claimTasks({ owner: 'n3', now: T0, leaseMs: 1000, limit: 5, activities: [] }), []);
       });
 
+      it('claims and lists only the tasks of one namespace when asked (instances without one are `default`)', async () => {
+        await store.commit({ now: T0, instances: [createWrite('nsq', 1, { create: inst('nsq', { namespace: 'billing' }), effects: { tasksToSchedule: [task('nsq', 'a', { priority: 99 })] } })] });
+        assert.deepEqual((await store.listTasks({ namespace: 'billing' })).map((t) => `${t.instanceId}/${t.taskId}`), ['nsq/a']);
+        assert.deepEqual((await store.listTasks({ namespace: 'default' })).map((t) => `${t.instanceId}/${t.taskId}`).sort(), ['q1/a', 'q1/b', 'q1/c', 'q2/a']);
+        const dflt = await store.claimTasks({ owner: 'd', now: T0, leaseMs: 1000, limit: 5, activities: ['act'], namespace: 'default' });
+        assert.deepEqual(dflt.map((t) => `${t.instanceId}/${t.taskId}`).sort(), ['q1/a', 'q1/b', 'q2/a']);
+        assert.deepEqual((await store.claimTasks({ owner: 'x', now: T0, leaseMs: 1000, limit: 5, namespace: 'elsewhere' })), []);
+        const billing = await store.claimTasks({ owner: 'b', now: T0, leaseMs: 1000, limit: 5, activities: ['act'], namespace: 'billing' });
+        assert.deepEqual(billing.map((t) => `${t.instanceId}/${t.taskId}`), ['nsq/a']);
+        // Expired leases are re-claimed within the namespace only.
+        assert.deepEqual((await store.claimTasks({ owner: 'd2', now: T0 + 5000, leaseMs: 1000, limit: 5, activities: ['act'], namespace: 'default' })).map((t) => t.instanceId).sort(), ['q1', 'q1', 'q2']);
+      });
+
       it('re-claims after lease expiry with a new token; the stale holder cannot complete', async () => {
         const [a] = await store.claimTasks({ owner: 'n1', now: T0, leaseMs: 1000, limit: 1, activities: ['act'], queues: [null] });
         assert.equal(a.taskId, 'b');

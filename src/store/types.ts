@@ -112,6 +112,8 @@ export interface ClaimTasksOptions {
   activities?: string[];
   /** Only these queues; `null` in the list matches tasks without a queue. Omitted: any. */
   queues?: Array<string | null>;
+  /** Only tasks of instances in this namespace (remote workers serve their namespace). Omitted: any. */
+  namespace?: string;
   /** Makes the per-claim tokens unique; default a random prefix. */
   tokenPrefix?: string;
 }
@@ -300,7 +302,8 @@ export interface Store {
   /** Drops leases: of `owner`, or every lease when omitted (embedded recovery: one process owns the file). */
   releaseLeases(owner?: string): Promise<number>;
   getTask(instanceId: string, taskId: string): Promise<StoredTask | undefined>;
-  listTasks(filter?: { instanceId?: string; activity?: string; limit?: number }): Promise<StoredTask[]>;
+  /** `namespace`: only tasks of instances in it (instances without one are `default`). */
+  listTasks(filter?: { instanceId?: string; activity?: string; namespace?: string; limit?: number }): Promise<StoredTask[]>;
 
   // timers
   /** Timers with `dueAt ≤ now` (and not leased to someone else), earliest first; leased to `owner` if given. */

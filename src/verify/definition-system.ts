@@ -25,6 +25,8 @@ import { CommandRejected } from '../core/errors.js';
 import type { ChoiceOracle, ChoiceSite, Command, EngineEvent, InstanceState } from '../core/types.js';
 import { TERMINAL_STATUSES } from '../core/types.js';
 import type { Definition, Step } from '../model/schema.js';
+import { DEFAULT_MAX_SIGNALS } from '../core/machine.js';
+import type { InputClass, InputClasses } from './conditions.js';
 import type { Successor, TransitionSystem } from './graph.js';
 
 export const VERIFY_T0 = Date.UTC(2030, 0, 7, 9, 0, 0);
@@ -43,6 +45,21 @@ export interface DefinitionSystemOptions {
    * child can complete and fails only if it can fail; without one, both.
    */
   children?: ReadonlyMap<string, ChildSummary>;
+  /**
+   * Simple conditions decided per input class (see conditions.ts): the instance is started once
+   * per class with its representative input, and the oracle answers the decided conditions with
+   * their value on that class. Without classes (or none decided) every condition is a free choice.
+   */
+  inputClasses?: InputClasses;
+  /**
+   * `early`: signals may also be sent before a wait for them starts (the core buffers them,
+   * `SignalBuffered`, and a wait consumes one when it starts); at most `maxEarlySignals` buffered
+   * per event name (default 1), and never more than the core's buffer. Wait `match` conditions
+   * are then answered both ways (a signal that does not match stays buffered). Default `awaited`:
+   * events arrive only while awaited, and always match.
+   */
+  signals?: 'awaited' | 'early';
+  maxEarlySignals?: number;
 }
 
 export interface ChildSummary { completes: boolean; fails: boolean }
@@ -74,6 +91,15 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
   readonly reduce: boolean;
   readonly history: boolean;
   readonly children: ReadonlyMap<string, ChildSummary>;
+  readonly classes: InputClass[];
+  readonly decided: ReadonlySet<string>;
+  readonly earlySignals: boolean;
+  readonly maxEarlySignals: number;
+  /** Event names of wait steps (the signals the world may send early). */
+  private readonly waitEvents: string[];
+  private readonly classIndex = new Map<string, number>();
+  /** Per step: the wait events of the steps reachable from it (itself included), over every transition. */
+  private readonly eventsAhead = new Map<string, Set<string>>();
   /** Steps inside the block of an any/n join: their runs can be cancelled by another branch. */
   private readonly racy = new Set<string>();
   private readonly hasCancelPaths: boolean;
@@ -88,6 +114,13 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
     this.reduce = opts.reduce ?? true;
     this.history = opts.history ?? false;
     this.children = opts.children ?? new Map();
+    this.classes = opts.inputClasses?.decided.size ? opts.inputClasses.classes : [];
+    this.decided = this.classes.length ? opts.inputClasses!.decided : new Set();
+    this.classes.forEach((c, i) => this.classIndex.set(JSON.stringify(c.input), i));
+    this.earlySignals = opts.signals === 'early';
+    this.maxEarlySignals = Math.min(opts.maxEarlySignals ?? 1, DEFAULT_MAX_SIGNALS);
+    if (this.earlySignals) this.computeEventsAhead();
+    this.waitEvents = [...new Set([...this.compiled.steps.values()].filter((cs) => cs.type === 'wait').map((cs) => (cs.step as { event: string }).event))];
     for (const cs of this.compiled.steps.values()) {
       if (cs.type === 'join') {
         const mode = (cs.step as Step & { mode?: string }).mode ?? 'all';
@@ -136,8 +169,9 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
       [...new Set(s.compensable.map((c) => c.stepId))].sort().join(','),
       (s.compensating ?? []).map((id) => stepOf(id)).join(','),
       Object.entries(s.expecting).map(([j, n]) => `${j}=${n}`).sort().join(','),
-      this.loopIterations(s), String(s.signals.length),
+      this.loopIterations(s), s.signals.map((x) => x.name).sort().join(','),
     ];
+    if (this.classes.length) parts.unshift(`c${this.classOf(s) ?? '?'}`);
     if (this.history) parts.push(completedSteps(s));
     return parts.join('|');
   }
@@ -153,7 +187,8 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
       // With a `while` (answered both ways by the oracle) every iteration behaves alike: the loop
       // may exit on any entry, and the forced exit at maxIterations is one of those exits. So the
       // count is left out (a self-loop with an exit); without a `while` the count decides.
-      if (step.while === undefined) out.push(`${loop}=${iteration}`);
+      // A `while` decided per input class has one value throughout a run: the count decides too.
+      if (step.while === undefined || this.decided.has(step.while)) out.push(`${loop}=${iteration}`);
     }
     return out.join(',');
   }
@@ -219,8 +254,61 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
       const unit = d.runs.length === 1 ? d.runs[0] : `event:${d.name}`;
       add(unit, d.key === undefined ? { type: 'Signal', name: d.name, payload: {} } : { type: 'DeliverEvent', name: d.name, key: d.key, payload: {} });
     }
+    if (this.earlySignals) {
+      const ahead = this.consumable(s);
+      for (const name of this.waitEvents) {
+        if (!ahead.has(name)) continue;
+        if (deliveries.has(`${name}\u0000null`)) continue; // a Signal now is the delivery above
+        const buffered = s.signals.filter((x) => x.name === name).length;
+        if (buffered < this.maxEarlySignals && s.signals.length < DEFAULT_MAX_SIGNALS) add(`signal:${name}`, { type: 'Signal', name, payload: {} });
+      }
+    }
     if (this.hasCancelPaths && !s.cancelRequested && (s.status === 'running' || s.status === 'waiting')) add('global', { type: 'Cancel' });
     return units;
+  }
+
+  private computeEventsAhead(): void {
+    const g = this.compiled.graph;
+    for (const from of this.compiled.steps.keys()) {
+      const seen = new Set([from]);
+      const todo = [from];
+      const events = new Set<string>();
+      while (todo.length) {
+        const id = todo.pop()!;
+        const cs = this.compiled.steps.get(id);
+        if (cs?.type === 'wait') events.add((cs.step as { event: string }).event);
+        for (const t of [...(g.outgoing.get(id) ?? []), ...(g.exceptional.get(id) ?? [])]) {
+          if (!seen.has(t.to)) {
+            seen.add(t.to);
+            todo.push(t.to);
+          }
+        }
+      }
+      this.eventsAhead.set(from, events);
+    }
+  }
+
+  /**
+   * Events a wait could still consume from the buffer: those of wait steps reachable from a live
+   * token. A signal no wait can consume any more changes nothing but the buffer, so it is not sent.
+   */
+  private consumable(s: InstanceState): Set<string> {
+    const out = new Set<string>();
+    const from = [...Object.values(s.active).map((r) => r.stepId), ...s.parked.map((p) => p.stepId), ...(s.suspended ?? []).map((p) => p.stepId)];
+    for (const id of from) for (const e of this.eventsAhead.get(id) ?? []) out.add(e);
+    return out;
+  }
+
+  /** The input class a state (or a start command) belongs to: its input is the class's representative. */
+  classOf(s: { input?: unknown }): number | undefined {
+    return this.classIndex.get(JSON.stringify(s.input ?? {}));
+  }
+
+  /** The input class of a state in words ("input.total >= 1000"), when classes are used. */
+  classLabel(s: VState): string | undefined {
+    if (!s || !this.classes.length) return undefined;
+    const i = this.classOf(s);
+    return i === undefined ? undefined : this.classes[i].label;
   }
 
   private childSummary(stepId: string): ChildSummary {
@@ -230,8 +318,12 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
 
   async successors(s: VState): Promise<Successor<VState, Move>[]> {
     if (s === null) {
-      const start: Command = { type: 'StartWorkflow', instanceId: INSTANCE, input: {} };
-      return (await this.run(null, start)).map((r) => ({ state: r.state, label: this.describe(null, start, r) }));
+      const out: Successor<VState, Move>[] = [];
+      for (const input of this.classes.length ? this.classes.map((c) => c.input) : [{}]) {
+        const start: Command = { type: 'StartWorkflow', instanceId: INSTANCE, input: structuredClone(input) };
+        for (const r of await this.run(null, start)) out.push({ state: r.state, label: this.describe(null, start, r) });
+      }
+      return out;
     }
     const units = this.commandsOf(s);
     const done = new Map<string, Successor<VState, Move>[]>();
@@ -249,7 +341,7 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
     const canReduce = this.reduce && units.size > 1 && (!units.has('global') || onlyTimeout(units));
     if (canReduce) {
       for (const unit of units.keys()) {
-        if (unit === 'global' || unit.startsWith('event:')) continue;
+        if (unit === 'global' || unit.startsWith('event:') || unit.startsWith('signal:')) continue;
         const run = s.active[unit];
         if (!run || this.racy.has(run.stepId)) continue;
         const list = await expand(unit);
@@ -269,13 +361,16 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
     const seen = new Set<string>();
     while (scripts.length) {
       const script = scripts.pop()!;
-      const oracle = new ScriptOracle(this.compiled, script);
+      const cls = this.classes.length ? this.classes[this.classOf(s ?? (cmd as { input?: unknown })) ?? -1] : undefined;
+      const oracle = new ScriptOracle(this.compiled, script, cls?.truth, this.earlySignals);
       const copy = s ? structuredClone(s) : null;
       this.commands++;
       try {
         const r = await execute(this.compiled, copy, cmd, { now: VERIFY_T0, random: 0.5, oracle });
         const sig = this.key(r.state) + '#' + r.events.map((e) => e.type === 'StepCompleted' ? `${e.stepId}>${e.taken.join('+')}` : '').join('');
-        if (!seen.has(sig)) {
+        // The early-signal bound holds for every way into the buffer (also a signal `match` rejected).
+        const within = !this.earlySignals || !overBuffered(r.state, this.maxEarlySignals);
+        if (within && !seen.has(sig)) {
           seen.add(sig);
           results.push({ state: r.state, events: r.events, local: locality(r.events, this.compiled) });
         }
@@ -292,7 +387,11 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
     let text = '';
     let stepId: string | undefined;
     switch (cmd.type) {
-      case 'StartWorkflow': text = 'the instance starts'; break;
+      case 'StartWorkflow': {
+        const i = this.classes.length ? this.classOf(cmd) : undefined;
+        text = i === undefined ? 'the instance starts' : `the instance starts with ${this.classes[i].label}`;
+        break;
+      }
       case 'CompleteActivity':
       case 'FailActivity': {
         const task = s?.tasks[cmd.taskId];
@@ -313,7 +412,9 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
       case 'Signal': {
         const waiting = Object.values(s?.active ?? {}).filter((x) => x.status === 'waiting_event' && x.wait?.event === cmd.name).map((x) => x.stepId);
         stepId = waiting[0];
-        text = `event "${cmd.name}" arrives at ${waiting.map((w) => `\`${w}\``).join(', ')}`;
+        text = r.events.some((e) => e.type === 'SignalBuffered')
+          ? `signal "${cmd.name}" is sent${waiting.length ? ` (not matching ${waiting.map((w) => `\`${w}\``).join(', ')})` : ' before anything waits for it'} and is buffered`
+          : `event "${cmd.name}" arrives at ${waiting.map((w) => `\`${w}\``).join(', ')}`;
         break;
       }
       case 'CompleteHumanTask':
@@ -359,6 +460,17 @@ export class DefinitionSystem implements TransitionSystem<VState, Move> {
 }
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+function overBuffered(s: InstanceState, max: number): boolean {
+  if (s.signals.length <= max) return false;
+  const count = new Map<string, number>();
+  for (const x of s.signals) {
+    const n = (count.get(x.name) ?? 0) + 1;
+    if (n > max) return true;
+    count.set(x.name, n);
+  }
+  return false;
+}
 
 function onlyTimeout(units: Map<string, Command[]>): boolean {
   const g = units.get('global');
@@ -407,10 +519,19 @@ class ScriptOracle implements ChoiceOracle {
   readonly open: number[] = [];
   private routing: { stepId: string; anyTrue: boolean } | undefined;
 
-  constructor(private readonly def: CompiledDefinition, private readonly script: boolean[]) {}
+  constructor(
+    private readonly def: CompiledDefinition,
+    private readonly script: boolean[],
+    /** Values of the conditions decided by the input class (absent: all are free choices). */
+    private readonly decided?: ReadonlyMap<string, boolean | 'error'>,
+    /** Wait `match` is a free choice too (signals may arrive early and not match). */
+    private readonly freeMatch = false,
+  ) {}
 
-  condition(site: ChoiceSite): boolean {
-    if (site.kind === 'match') return true;
+  condition(site: ChoiceSite): boolean | undefined {
+    const known = this.decided?.get(site.expression);
+    if (known === 'error') return undefined; // the core evaluates it, and fails the step as it would
+    if (site.kind === 'match' && known === undefined && !this.freeMatch) return true;
     let forced: boolean | undefined;
     if (site.kind === 'transition') {
       const cs = this.def.steps.get(site.stepId)!;
@@ -422,7 +543,8 @@ class ScriptOracle implements ChoiceOracle {
       if (mustChoose && !this.routing.anyTrue && asked[asked.length - 1]?.id === site.transitionId) forced = true;
     }
     let answer: boolean;
-    if (forced !== undefined) answer = forced;
+    if (known !== undefined) answer = known;
+    else if (forced !== undefined) answer = forced;
     else {
       const p = this.answers.length;
       if (p < this.script.length) answer = this.script[p];

@@ -11,3 +11,4 @@ export { analyseResourcesOnGraph, declaredResources, type ResourceReport, type R
 export { analyseTime, DEFAULT_DURATIONS, type TimeReport } from './time.js';
 export { formatReport, formatTrace } from './report.js';
 export { wideDefinition } from './samples.js';
+export { inputClasses, simpleCondition, conditionsOf, DEFAULT_MAX_INPUT_CLASSES, type InputClass, type InputClasses } from './conditions.js';

@@ -11,6 +11,7 @@
  * semantics, not a second compilation — and, with partial-order reduction (the default), as small
  * as the graph the soundness check used. Round-trips through `toPnml`/`parsePnml`.
  */
+import { inputClasses } from './conditions.js';
 import type { Definition } from '../model/schema.js';
 import { TERMINAL_STATUSES } from '../core/types.js';
 import { DefinitionSystem } from './definition-system.js';
@@ -22,10 +23,14 @@ export interface DefinitionNetOptions {
   reduce?: boolean;
   maxStates?: number;
   failures?: boolean;
+  /** As in `verifyDefinition`: simple conditions per input class, early signals. */
+  conditions?: 'free' | 'simple';
+  signals?: 'awaited' | 'early';
 }
 
 export async function definitionToNet(def: Definition, opts: DefinitionNetOptions = {}): Promise<PetriNet> {
-  const sys = new DefinitionSystem(def, { reduce: opts.reduce ?? true, failures: opts.failures });
+  const inputs = opts.conditions === 'simple' ? await inputClasses(def) : undefined;
+  const sys = new DefinitionSystem(def, { reduce: opts.reduce ?? true, failures: opts.failures, inputClasses: inputs, signals: opts.signals });
   const maxStates = opts.maxStates ?? 100_000;
   const g = await explore(sys, { maxStates });
   if (g.truncated) throw new StateSpaceTooLarge(maxStates, g.states.length);

@@ -37,6 +37,10 @@ export function formatReport(r: VerificationReport, file?: string, opts: FormatO
       : r.net?.workflowNet ? '  the workflow net is sound: the final marking is always reachable, properly, and every transition can fire'
         : '  no reachable marking is dead (deadlock-free) and the net is bounded');
   }
+  if (r.conditions && r.conditions.classes.length) {
+    lines.push(`  conditions decided per input class (${r.conditions.classes.length}): ${r.conditions.classes.map((c) => `"${c}"`).join('; ')}`);
+  }
+  if (r.signals === 'early') lines.push('  signals may arrive before their wait starts (buffered)');
   if (r.ends.length) lines.push(`  runs can end: ${r.ends.map((e) => e.outcome).join(', ')}`);
   if (r.net) lines.push(`  ${r.net.bounded ? `bounded (at most ${r.net.maxTokens} token${r.net.maxTokens === 1 ? '' : 's'} per place${r.net.safe ? ', safe' : ''})` : 'UNBOUNDED'}`);
   const shown = r.problems.filter((p) => opts.info !== false || p.severity !== 'info');

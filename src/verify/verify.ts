@@ -17,11 +17,12 @@ import { canReach, explore, sccs, traceTo, trappedCycles, type StateGraph } from
 import { BUILTIN_PROPERTIES, checkFormulas, declaredProperties, needsHistory, parseCtl, type PropertyResult } from './ctl.js';
 import { analyseResourcesOnGraph, usesResources, type ResourceReport } from './resources.js';
 import { analyseTime, type TimeReport } from './time.js';
+import { DEFAULT_MAX_INPUT_CLASSES, inputClasses, type InputClasses } from './conditions.js';
 
 export type ProblemKind =
   | 'deadlock' | 'stuck' | 'livelock' | 'dead-step' | 'no-completion' | 'implicit-end'
   | 'routing-failure' | 'state-space' | 'unbounded' | 'improper-completion' | 'property'
-  | 'resource' | 'deadline';
+  | 'resource' | 'deadline' | 'conditions';
 
 export interface TraceEntry {
   /** What the world did ("`charge` completes"). */
@@ -63,6 +64,10 @@ export interface VerificationReport {
   properties?: PropertyResult[];
   resources?: ResourceReport;
   time?: TimeReport;
+  /** With `conditions: 'simple'`: the input classes explored and the conditions they decide. */
+  conditions?: { mode: 'simple'; classes: string[]; decided: string[]; note?: string };
+  /** `early` when signals sent before their wait starts were explored. */
+  signals?: 'early';
   /** For nets: bounded, safe, reachable markings. */
   net?: { bounded: boolean; safe: boolean; maxTokens: number; deadTransitions: string[]; workflowNet: boolean };
 }
@@ -79,6 +84,17 @@ export interface VerifyOptions {
   children?: Record<string, Definition>;
   /** Definition ids being verified further up (cuts recursive subworkflows). */
   visiting?: string[];
+  /**
+   * `free` (default): every condition is a free choice. `simple`: comparisons of `input.<path>`
+   * with literals are decided per input class (see conditions.ts and docs/verification.md).
+   */
+  conditions?: 'free' | 'simple';
+  /** Bound on input classes for `conditions: 'simple'` (default 64); beyond it, free choices with a note. */
+  maxInputClasses?: number;
+  /** `early`: signals may be sent before their wait starts (buffered by the core). Default `awaited`. */
+  signals?: 'awaited' | 'early';
+  /** Buffered early signals per event name (default 1). */
+  maxEarlySignals?: number;
 }
 
 export const DEFAULT_VERIFY_MAX_STATES = 100_000;
@@ -91,7 +107,9 @@ export async function verifyDefinition(def: Definition, opts: VerifyOptions = {}
   const reduce = opts.reduce ?? true;
   const childProblems: Problem[] = [];
   const children = await childSummaries(def, opts, childProblems);
-  const sysOpts = { failures: opts.failures, children };
+  let inputs: InputClasses | undefined;
+  if (opts.conditions === 'simple') inputs = await inputClasses(def, opts.maxInputClasses ?? DEFAULT_MAX_INPUT_CLASSES);
+  const sysOpts = { failures: opts.failures, children, inputClasses: inputs, signals: opts.signals, maxEarlySignals: opts.maxEarlySignals };
   const sys = new DefinitionSystem(def, { reduce, ...sysOpts });
   let g = await explore(sys, { maxStates });
   let usedReduction = reduce;
@@ -109,6 +127,11 @@ export async function verifyDefinition(def: Definition, opts: VerifyOptions = {}
   }
   const report = analyseDefinitionGraph(def, sys, g, maxStates);
   report.stats.reduced = usedReduction;
+  if (opts.signals === 'early') report.signals = 'early';
+  if (inputs) {
+    report.conditions = { mode: 'simple', classes: sys.classes.map((c) => c.label), decided: [...sys.decided], ...(inputs.note && { note: inputs.note }) };
+    if (inputs.note) report.problems.push({ kind: 'conditions', severity: 'info', message: `conditions: ${inputs.note}` });
+  }
   report.problems.push(...childProblems);
   if (!opts.soundnessOnly) {
     const declared = declaredProperties(def);
@@ -221,6 +244,10 @@ function analyseDefinitionGraph(def: Definition, sys: DefinitionSystem, g: State
   let edges = 0;
   for (const list of g.edges) edges += list.length;
   const trace = (v: number) => traceTo(g, v).map(toEntry);
+  const inClass = (v: number) => {
+    const label = sys.classLabel(g.states[v]);
+    return label ? ` (with ${label})` : '';
+  };
 
   if (g.truncated) {
     problems.push({ kind: 'state-space', severity: 'error', message: `the state space exceeds ${maxStates} states; the verdict is unknown (raise --max-states)` });
@@ -234,9 +261,9 @@ function analyseDefinitionGraph(def: Definition, sys: DefinitionSystem, g: State
     const outcome = s.status === 'failed' ? `failed (${s.error?.code})` : s.status;
     ends.push({ outcome, trace: trace(v) });
     if (s.status === 'failed' && s.error?.code === 'deadlock') {
-      problems.push({ kind: 'deadlock', severity: 'error', message: explainDeadlock(sys, s.error.message, traceTo(g, v)), steps: joinsIn(s.error.message), trace: trace(v) });
+      problems.push({ kind: 'deadlock', severity: 'error', message: explainDeadlock(sys, s.error.message, traceTo(g, v)) + inClass(v), steps: joinsIn(s.error.message), trace: trace(v) });
     } else if (s.status === 'failed' && s.error?.code === 'no_transition') {
-      problems.push({ kind: 'routing-failure', severity: 'warning', message: `the engine can find no transition to take: ${s.error.message} (add a default transition)`, trace: trace(v) });
+      problems.push({ kind: 'routing-failure', severity: 'warning', message: `the engine can find no transition to take: ${s.error.message} (add a default transition)${inClass(v)}`, trace: trace(v) });
     }
   }
 
@@ -246,7 +273,7 @@ function analyseDefinitionGraph(def: Definition, sys: DefinitionSystem, g: State
       if (!isFinal(v) && g.edges[v].length === 0 && g.states[v] !== null) {
         const s = g.states[v]!;
         const where = Object.values(s.active).map((r) => `\`${r.stepId}\` (${r.status})`).join(', ') || 'no step';
-        problems.push({ kind: 'stuck', severity: 'error', message: `the instance can get stuck ${s.status} with tokens at ${where}: nothing can move it on`, trace: trace(v) });
+        problems.push({ kind: 'stuck', severity: 'error', message: `the instance can get stuck ${s.status} with tokens at ${where}: nothing can move it on${inClass(v)}`, trace: trace(v) });
       }
     }
     // Livelock: states from which no end can be reached at all.
@@ -254,12 +281,12 @@ function analyseDefinitionGraph(def: Definition, sys: DefinitionSystem, g: State
     const traps = trappedCycles(g, isFinal);
     for (const v of traps) {
       const steps = [...new Set(Object.values(g.states[v]?.active ?? {}).map((r) => r.stepId))];
-      problems.push({ kind: 'livelock', severity: 'error', message: `livelock: the instance can cycle forever without ending (tokens at ${steps.map((x) => `\`${x}\``).join(', ')})`, steps, trace: trace(v) });
+      problems.push({ kind: 'livelock', severity: 'error', message: `livelock: the instance can cycle forever without ending (tokens at ${steps.map((x) => `\`${x}\``).join(', ')})${inClass(v)}`, steps, trace: trace(v) });
     }
     if (traps.length === 0) {
       let worst = -1;
       for (let v = 0; v < n; v++) if (!reach[v] && !isFinal(v) && g.edges[v].length > 0 && (worst < 0 || g.depth[v] < g.depth[worst])) worst = v;
-      if (worst >= 0) problems.push({ kind: 'livelock', severity: 'error', message: 'from some reachable state the instance can never end', trace: trace(worst) });
+      if (worst >= 0) problems.push({ kind: 'livelock', severity: 'error', message: `from some reachable state the instance can never end${inClass(worst)}`, trace: trace(worst) });
     }
     // Completion.
     const completes = finals.some((v) => g.states[v]!.status === 'completed');

@@ -6,10 +6,11 @@
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { hasErrors } from '../../model/errors.js';
 import { parseDefinition } from '../../model/load.js';
-import type { Definition } from '../../model/schema.js';
+import { z } from 'zod';
+import { Definition as DefinitionSchema, type Definition } from '../../model/schema.js';
 import { ApiError } from '../errors.js';
 import type { VerificationReport, VerifyOptions } from '../../verify/verify.js';
-import { errorResponses } from '../schemas.js';
+import { errorResponses, objectResponse } from '../schemas.js';
 import type { ApiContext } from '../server.js';
 
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/x-yaml'];
@@ -32,10 +33,26 @@ const forceQuery = {
 } as const;
 /** The verifier's report (docs/verification.md); problems carry shortest traces. */
 const reportSchema = { type: 'object', additionalProperties: true } as const;
-const bodyDoc = {
-  description: 'A workflow definition (docs/definitions.md) as JSON (`application/json`) or YAML (`application/yaml`).',
-  content: { 'application/json': { schema: { type: 'object', additionalProperties: true } }, 'application/yaml': { schema: { type: 'string' } } },
-};
+let definitionJsonSchema: Record<string, unknown> | undefined;
+/**
+ * The OpenAPI request body of the routes that take a definition: the real definition JSON Schema
+ * (`z.toJSONSchema` of `src/model/schema.ts`'s `Definition`, every field) for JSON, text for YAML.
+ * Documentation only: the body is checked by the definition parser (422 with lines and columns).
+ */
+export function definitionRequestBody(): Record<string, unknown> {
+  definitionJsonSchema ??= z.toJSONSchema(DefinitionSchema, { target: 'openapi-3.0', unrepresentable: 'any', io: 'input' }) as Record<string, unknown>;
+  const yaml = { schema: { type: 'string', description: 'The same definition as YAML' } };
+  return {
+    required: true,
+    description: 'A workflow definition (docs/definitions.md) as JSON (`application/json`) or YAML (`application/yaml`).',
+    content: { 'application/json': { schema: definitionJsonSchema }, ...Object.fromEntries(YAML_TYPES.map((t) => [t, yaml])) },
+  };
+}
+
+/** The routes whose body is a definition (OpenAPI paths, method). */
+export const DEFINITION_BODY_ROUTES: Array<[string, 'post' | 'put']> = [
+  ['/api/v1/definitions', 'post'], ['/api/v1/definitions/{id}', 'put'], ['/api/v1/definitions/validate', 'post'], ['/api/v1/definitions/verify', 'post'],
+];
 
 function formatOf(req: FastifyRequest): 'yaml' | 'json' {
   const ct = String(req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -87,7 +104,6 @@ export function definitionRoutes(ctx: ApiContext): FastifyPluginAsync {
     app.post('/definitions', {
       schema: { tags: ['definitions'], summary: 'Deploy a definition version (create); an unsound one is refused (422 `unsound_definition`) unless `?force=true`', querystring: forceQuery, response: { 201: deployed, 200: deployed, ...errorResponses(400, 409, 413, 415, 422) } },
       config: { action: 'definition.deploy', resource: 'definition' },
-      ...({ openapi: { requestBody: bodyDoc } } as object),
     }, async (req, reply) => {
       const out = await deploy(req.body, formatOf(req), forceOf(req), req.caller.namespace);
       return reply.status(out.created ? 201 : 200).send(out);
@@ -153,7 +169,7 @@ export function definitionRoutes(ctx: ApiContext): FastifyPluginAsync {
     });
 
     app.get('/definitions/:id', {
-      schema: { tags: ['definitions'], summary: 'The latest version of a definition (`?version=` for a range or exact version)', params: idParam, querystring: { type: 'object', additionalProperties: false, properties: { version: { type: 'string' } } }, response: errorResponses(404) },
+      schema: { tags: ['definitions'], summary: 'The latest version of a definition (`?version=` for a range or exact version)', params: idParam, querystring: { type: 'object', additionalProperties: false, properties: { version: { type: 'string' } } }, response: { 200: objectResponse('The definition (JSON)'), ...errorResponses(400, 404) } },
       config: { action: 'definition.read', resource: 'definition' },
     }, async (req) => {
       const { id } = req.params as { id: string };
@@ -165,7 +181,7 @@ export function definitionRoutes(ctx: ApiContext): FastifyPluginAsync {
     });
 
     app.get('/definitions/:id/versions/:version', {
-      schema: { tags: ['definitions'], summary: 'One version of a definition', params: versionParams, response: errorResponses(404) },
+      schema: { tags: ['definitions'], summary: 'One version of a definition', params: versionParams, response: { 200: objectResponse('The definition (JSON)'), ...errorResponses(404) } },
       config: { action: 'definition.read', resource: 'definition' },
     }, async (req) => {
       const { id, version } = req.params as { id: string; version: string };

@@ -1,6 +1,7 @@
 /**
  * External events: delivered to every instance waiting for the event with a matching correlation
- * key, and starting instances of definitions whose `eventHandlers` start on it.
+ * key, and starting instances of definitions whose `eventHandlers` start on it — both only in the
+ * caller's namespace (an event published in `billing` never reaches `default`'s instances).
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { errorResponses } from '../schemas.js';
@@ -24,8 +25,8 @@ export function eventRoutes(ctx: ApiContext): FastifyPluginAsync {
       config: { action: 'event.publish', resource: 'event' },
     }, async (req, reply) => {
       const b = req.body as { name: string; key?: unknown; payload?: unknown };
-      const delivered = await ctx.engine.publishEvent(b.name, b.key, b.payload);
-      const started = await startSubscribers(ctx.engine, b.name, b.key, b.payload);
+      const delivered = await ctx.engine.publishEvent(b.name, b.key, b.payload, { namespace: req.caller.namespace });
+      const started = await startSubscribers(ctx.engine, b.name, b.key, b.payload, req.caller.namespace);
       return reply.status(202).send({ delivered, started });
     });
   };

@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { ApiError } from '../errors.js';
-import { commandResult, errorResponses } from '../schemas.js';
+import { commandResult, errorResponses, objectResponse } from '../schemas.js';
 import type { ApiContext } from '../server.js';
 import { runCommand } from './instances.js';
 
@@ -58,7 +58,7 @@ export function humanTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
     });
 
     app.get('/human-tasks/:instanceId/:taskId', {
-      schema: { tags: ['human-tasks'], summary: 'One open human task', params: taskParams, response: errorResponses(404) },
+      schema: { tags: ['human-tasks'], summary: 'One open human task', params: taskParams, response: { 200: objectResponse('The inbox row'), ...errorResponses(404) } },
       config: { action: 'human-task.read', resource: 'human-task' },
     }, async (req) => {
       const { instanceId, taskId } = req.params as { instanceId: string; taskId: string };
@@ -69,7 +69,7 @@ export function humanTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
       schema: {
         tags: ['human-tasks'], summary: 'Claim a task (for the caller, or `user`)', params: taskParams,
         body: { type: 'object', additionalProperties: false, properties: { user: { type: 'string', minLength: 1 } } },
-        response: errorResponses(400, 404, 409),
+        response: { 200: objectResponse('The inbox row, claimed'), ...errorResponses(400, 404, 409) },
       },
       config: { action: 'human-task.claim', resource: 'human-task' },
     }, async (req) => {
@@ -82,7 +82,7 @@ export function humanTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
       schema: {
         tags: ['human-tasks'], summary: 'Drop the caller\'s claim on a task', params: taskParams,
         body: { type: 'object', additionalProperties: false, properties: {} },
-        response: errorResponses(400, 404, 409),
+        response: { 200: objectResponse('The inbox row, unclaimed'), ...errorResponses(400, 404, 409) },
       },
       config: { action: 'human-task.release', resource: 'human-task' },
     }, async (req) => {
@@ -125,7 +125,7 @@ export function humanTaskRoutes(ctx: ApiContext): FastifyPluginAsync {
           type: 'object', additionalProperties: false, minProperties: 1,
           properties: { users: { type: 'array', items: { type: 'string', minLength: 1 } }, groups: { type: 'array', items: { type: 'string', minLength: 1 } } },
         },
-        response: errorResponses(400, 404),
+        response: { 200: objectResponse('The inbox row with its new assignees'), ...errorResponses(400, 404) },
       },
       config: { action: 'human-task.reassign', resource: 'human-task' },
     }, async (req) => {

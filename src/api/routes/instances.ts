@@ -8,7 +8,7 @@ import type { Command, InstanceStatus } from '../../core/types.js';
 import type { InstanceSummary } from '../../runtime/api.js';
 import type { Caller } from '../auth.js';
 import { ApiError } from '../errors.js';
-import { commandResult, errorResponses, instanceIdParams } from '../schemas.js';
+import { commandResult, errorResponses, instanceIdParams, objectResponse } from '../schemas.js';
 import type { ApiContext } from '../server.js';
 
 export const INSTANCE_STATUSES: InstanceStatus[] = ['pending', 'running', 'paused', 'waiting', 'completed', 'failed', 'cancelled', 'terminated', 'compensating', 'compensated'];
@@ -39,11 +39,23 @@ const stepParams = {
 /** Sends a command after the authorization hook saw it; unknown instances are 404 and nothing changes. */
 export async function runCommand(ctx: ApiContext, caller: Caller, command: Command) {
   await ctx.auth.check(caller, `instance.command.${command.type}`, { type: 'instance', id: command.instanceId });
+  // Namespaces (REST and WebSocket alike): another namespace's instance does not exist for the caller.
+  const info = await ctx.engine.getInstanceInfo(command.instanceId);
+  if (info && (info.namespace ?? 'default') !== caller.namespace) throw new ApiError('not_found', `instance "${command.instanceId}" does not exist`);
   const state = await ctx.engine.getState(command.instanceId);
   if (!state) throw new ApiError('not_found', `instance "${command.instanceId}" does not exist`);
   const events = await ctx.engine.send({ ...command, by: caller.identity } as Command);
   const after = await ctx.engine.getState(command.instanceId);
   return { instanceId: command.instanceId, status: after?.status ?? state.status, events };
+}
+
+/**
+ * `Idempotency-Key` is scoped per namespace: the same key in two namespaces starts two instances.
+ * The `default` namespace keeps the key as sent (so keys stored before namespaces still match);
+ * others prefix it with the namespace and a NUL, which no header value can contain.
+ */
+export function scopedIdempotencyKey(namespace: string, key: string): string {
+  return namespace === 'default' ? key : `${namespace}\u0000${key}`;
 }
 
 function encodeCursor(id: string): string { return Buffer.from(id, 'utf8').toString('base64url'); }
@@ -100,7 +112,7 @@ export function instanceRoutes(ctx: ApiContext): FastifyPluginAsync {
         ...(b.labels && { labels: b.labels }),
         ...(b.correlationId !== undefined && { correlationId: b.correlationId }),
         ...(b.vars && { vars: b.vars }),
-        ...(typeof key === 'string' && { idempotencyKey: key }),
+        ...(typeof key === 'string' && { idempotencyKey: scopedIdempotencyKey(req.caller.namespace, key) }),
         namespace: req.caller.namespace,
       });
       return reply.status(201).header('location', `/api/v1/instances/${encodeURIComponent(id)}`).send({ id, definitionId: b.definitionId });
@@ -161,7 +173,7 @@ export function instanceRoutes(ctx: ApiContext): FastifyPluginAsync {
     });
 
     app.get('/instances/:id', {
-      schema: { tags: ['instances'], summary: 'The current state of an instance', params: instanceIdParams, response: errorResponses(404) },
+      schema: { tags: ['instances'], summary: 'The current state of an instance', params: instanceIdParams, response: { 200: objectResponse('The instance state'), ...errorResponses(404) } },
       config: { action: 'instance.read', resource: 'instance' },
     }, async (req) => {
       const { id } = req.params as { id: string };
@@ -192,7 +204,7 @@ export function instanceRoutes(ctx: ApiContext): FastifyPluginAsync {
         tags: ['instances'], summary: 'The state right after event `seq` (time travel)',
         params: instanceIdParams,
         querystring: { type: 'object', required: ['seq'], additionalProperties: false, properties: { seq: { type: 'integer', minimum: 1 } } },
-        response: errorResponses(400, 404),
+        response: { 200: objectResponse('The instance state right after event `seq`'), ...errorResponses(400, 404) },
       },
       config: { action: 'instance.read', resource: 'instance' },
     }, async (req) => {

@@ -2,6 +2,9 @@
  * Remote workers over HTTP (long-poll) and the view of workers and queues. A worker polls with its
  * activities and free capacity, receives tasks with lease tokens, heartbeats (the answer carries
  * cancellation), and completes or fails with the token; a stale token gets 409 `stale`.
+ *
+ * Namespaces: a worker serves the caller's namespace only (it is offered tasks of that namespace's
+ * instances); worker ids are per namespace; `GET /workers` and `GET /queues` show the caller's.
  */
 import type { FastifyPluginAsync } from 'fastify';
 import { ErrorInfoSchema, errorResponses } from '../schemas.js';
@@ -19,12 +22,12 @@ export function workerRoutes(ctx: ApiContext): FastifyPluginAsync {
     app.get('/workers', {
       schema: { tags: ['workers'], summary: 'Connected workers', response: { 200: { type: 'object', properties: { items: { type: 'array', items: { type: 'object', additionalProperties: true } } } } } },
       config: { action: 'worker.list', resource: 'worker' },
-    }, async () => ({ items: remote.listWorkers() }));
+    }, async (req) => ({ items: remote.listWorkers(req.caller.namespace) }));
 
     app.get('/queues', {
       schema: { tags: ['workers'], summary: 'Tasks queued and leased, per activity and queue', response: { 200: { type: 'object', properties: { items: { type: 'array', items: { type: 'object', additionalProperties: true } } } } } },
       config: { action: 'queue.list', resource: 'queue' },
-    }, async () => ({ items: await remote.listQueues() }));
+    }, async (req) => ({ items: await remote.listQueues(req.caller.namespace) }));
 
     app.post('/workers/:id/poll', {
       schema: {
@@ -50,7 +53,7 @@ export function workerRoutes(ctx: ApiContext): FastifyPluginAsync {
       req.raw.on('close', onClose);
       try {
         const tasks = await remote.claim({
-          workerId: id, activities: b.activities, transport: 'http',
+          workerId: id, activities: b.activities, transport: 'http', namespace: req.caller.namespace,
           ...(b.capacity !== undefined && { capacity: b.capacity }), ...(b.queues && { queues: b.queues }),
         }, b.max, ctx.closing.value ? 0 : b.waitMs, abort.signal);
         if (abort.signal.aborted && tasks.length > 0) {
@@ -75,7 +78,7 @@ export function workerRoutes(ctx: ApiContext): FastifyPluginAsync {
     }, async (req) => {
       const { id } = req.params as { id: string };
       const b = req.body as { tasks: Array<{ instanceId: string; taskId: string; token: string; details?: unknown }> };
-      return { tasks: await remote.heartbeat(id, b.tasks) };
+      return { tasks: await remote.heartbeat(id, b.tasks, req.caller.namespace) };
     });
 
     app.post('/workers/:id/complete', {
@@ -88,7 +91,7 @@ export function workerRoutes(ctx: ApiContext): FastifyPluginAsync {
     }, async (req) => {
       const { id } = req.params as { id: string };
       const b = req.body as { instanceId: string; taskId: string; token: string; attempt: number; output?: unknown };
-      await remote.complete(id, b);
+      await remote.complete(id, b, req.caller.namespace);
       return { ok: true };
     });
 
@@ -102,15 +105,15 @@ export function workerRoutes(ctx: ApiContext): FastifyPluginAsync {
     }, async (req) => {
       const { id } = req.params as { id: string };
       const b = req.body as { instanceId: string; taskId: string; token: string; attempt: number; error: { code: string; message: string; nonRetryable?: boolean; details?: unknown } };
-      await remote.fail(id, b);
+      await remote.fail(id, b, req.caller.namespace);
       return { ok: true };
     });
 
     app.delete('/workers/:id', {
-      schema: { tags: ['workers'], summary: 'A worker leaves (its leases run out and its tasks are retried)', params: workerParams },
+      schema: { tags: ['workers'], summary: 'A worker leaves (its leases run out and its tasks are retried)', params: workerParams, response: { 204: { type: 'null', description: 'left' } } },
       config: { action: 'worker.leave', resource: 'worker' },
     }, async (req, reply) => {
-      remote.unregister((req.params as { id: string }).id);
+      remote.unregister((req.params as { id: string }).id, req.caller.namespace);
       return reply.status(204).send();
     });
   };

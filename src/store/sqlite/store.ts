@@ -267,9 +267,10 @@ export class SqliteStore implements Store {
     return r && toTask(r);
   }
 
-  async listTasks(filter: { instanceId?: string; activity?: string; limit?: number } = {}): Promise<StoredTask[]> {
+  async listTasks(filter: { instanceId?: string; activity?: string; namespace?: string; limit?: number } = {}): Promise<StoredTask[]> {
     const where: string[] = [];
     const args: unknown[] = [];
+    if (filter.namespace !== undefined) { where.push(`EXISTS (SELECT 1 FROM instances i WHERE i.id = tasks.instance_id AND COALESCE(i.namespace, 'default') = ?)`); args.push(filter.namespace); }
     if (filter.instanceId !== undefined) { where.push('instance_id = ?'); args.push(filter.instanceId); }
     if (filter.activity !== undefined) { where.push('activity = ?'); args.push(filter.activity); }
     const sql = `SELECT * FROM tasks ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at, instance_id, task_id LIMIT ?`;

@@ -29,9 +29,18 @@ function queueFilter(queues: Array<string | null> | undefined): { sql: string; a
   return { sql: parts.length ? ` AND (${parts.join(' OR ')})` : ' AND 0', args: named };
 }
 
+/** Only tasks of instances in this namespace (instances without one are `default`). */
+export function namespaceFilter(namespace: string | undefined): { sql: string; args: unknown[] } {
+  if (namespace === undefined) return { sql: '', args: [] };
+  // Correlated: one primary-key lookup per candidate task (not a scan of the namespace's instances).
+  return { sql: ` AND EXISTS (SELECT 1 FROM instances i WHERE i.id = tasks.instance_id AND COALESCE(i.namespace, 'default') = ?)`, args: [namespace] };
+}
+
 export function claimTasks(db: Database.Database, o: ClaimTasksOptions, tokenPrefix: string): StoredTask[] {
   if (o.limit <= 0) return [];
-  const q = queueFilter(o.queues);
+  const qf = queueFilter(o.queues);
+  const nf = namespaceFilter(o.namespace);
+  const q = { sql: qf.sql + nf.sql, args: [...qf.args, ...nf.args] };
   const candidates: Candidate[] = [];
   // Unclaimed, per activity so each read is one index range in priority order.
   if (o.activities) {

@@ -1,0 +1,73 @@
+/**
+ * Numbered plain-SQL migrations for PostgreSQL (`src/store/migrations/postgres/NNN_name.sql`),
+ * applied at open. Several nodes may start at once against one database: the whole run holds a
+ * session-level `pg_advisory_lock`, so exactly one applies each migration and the others wait,
+ * then find nothing left to do. Each migration runs in its own transaction together with its
+ * `schema_version` row (PostgreSQL DDL is transactional: a failed migration leaves no trace).
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { PoolClient } from 'pg';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** The advisory-lock key of the migration run (any constant; shared by every Weft node). */
+export const MIGRATION_LOCK_KEY = 0x77656674_01; // 'weft' + 1
+
+/** Finds the migrations folder beside the sources, or (from `dist/`) in the package's `src/`. */
+export function migrationsDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const candidates = [join(here, '..', 'migrations', 'postgres')];
+  for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir)) {
+    candidates.push(join(dir, 'src', 'store', 'migrations', 'postgres'));
+  }
+  const found = candidates.find((c) => existsSync(c));
+  if (!found) throw new Error(`PostgreSQL migrations not found (looked in ${candidates[0]})`);
+  return found;
+}
+
+export function loadMigrations(dir = migrationsDir()): Migration[] {
+  const out: Migration[] = [];
+  for (const file of readdirSync(dir).sort()) {
+    const m = /^(\d+)_([\w-]+)\.sql$/.exec(file);
+    if (!m) continue;
+    out.push({ version: Number(m[1]), name: m[2], sql: readFileSync(join(dir, file), 'utf8') });
+  }
+  for (let i = 1; i < out.length; i++) {
+    if (out[i].version === out[i - 1].version) throw new Error(`two migrations numbered ${out[i].version}`);
+  }
+  return out;
+}
+
+/** Applies every migration newer than the database, under the advisory lock; returns the versions applied. */
+export async function migrate(client: PoolClient, migrations = loadMigrations()): Promise<number[]> {
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+  try {
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_version (
+      version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
+    const { rows } = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version');
+    const current = rows[0]?.v ?? 0;
+    const applied: number[] = [];
+    for (const m of migrations) {
+      if (m.version <= current) continue;
+      await client.query('BEGIN');
+      try {
+        await client.query(m.sql);
+        await client.query('INSERT INTO schema_version (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, Date.now()]);
+        await client.query('COMMIT');
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw new Error(`PostgreSQL migration ${m.version}_${m.name} failed: ${(err as Error).message}`, { cause: err });
+      }
+      applied.push(m.version);
+    }
+    return applied;
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+  }
+}
