@@ -127,6 +127,29 @@ describe('remote workers', { timeout: 120_000 }, () => {
     }
   });
 
+  it('a poll whose worker went away claims nothing: the task goes to a live worker', async () => {
+    // A long-poll that its client abandons (a killed worker's connection closes) must stop
+    // waiting; otherwise it would later lease tasks to a worker that no longer exists.
+    const abandoned = new AbortController();
+    const poll = fetch(`${server.url}/api/v1/workers/ghost/poll`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, signal: abandoned.signal,
+      body: JSON.stringify({ activities: ['slow.work'], capacity: 1, max: 1, waitMs: 20_000 }),
+    }).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    abandoned.abort();
+    await poll;
+    await new Promise((r) => setTimeout(r, 200));
+    const { id } = await client.start({ definitionId: 'remote', input: {} });
+    const live = new Worker({ server: server.url, workerId: 'alive', pollWaitMs: 300, heartbeatMs: 100, activities: { 'slow.work': async () => ({ by: 'alive' }) } }).start();
+    try {
+      await waitFor(async () => (await client.getInstance(id)).status === 'completed', 30_000);
+      const events = (await client.history(id)).events;
+      assert.doesNotMatch(JSON.stringify(events), /lease_expired/, 'no attempt was leased to the departed worker');
+    } finally {
+      await live.stop();
+    }
+  });
+
   it('poll, heartbeat, complete and fail validate their input; unknown leases are stale', async () => {
     const r = await fetch(`${server.url}/api/v1/workers/x/poll`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ capacity: 1 }) });
     assert.equal(r.status, 400);

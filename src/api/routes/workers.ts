@@ -45,12 +45,14 @@ export function workerRoutes(ctx: ApiContext): FastifyPluginAsync {
         response: { 200: { type: 'object', properties: { tasks: { type: 'array', items: REMOTE_TASK_SCHEMA } } }, ...errorResponses(400) },
       },
       config: { action: 'worker.poll', resource: 'worker' },
-    }, async (req) => {
+    }, async (req, reply) => {
       const { id } = req.params as { id: string };
       const b = req.body as { activities: string[]; capacity?: number; max: number; queues?: Array<string | null>; waitMs: number };
       const abort = new AbortController();
-      const onClose = () => abort.abort();
-      req.raw.on('close', onClose);
+      // The response's 'close' (not the request's, which fires once the body is read) tells that
+      // the worker went away mid-poll: stop waiting so a dead worker's poll claims nothing.
+      const onClose = () => { if (!reply.raw.writableEnded) abort.abort(); };
+      reply.raw.on('close', onClose);
       try {
         const tasks = await remote.claim({
           workerId: id, activities: b.activities, transport: 'http', namespace: req.caller.namespace,
@@ -61,7 +63,7 @@ export function workerRoutes(ctx: ApiContext): FastifyPluginAsync {
         }
         return { tasks };
       } finally {
-        req.raw.off('close', onClose);
+        reply.raw.off('close', onClose);
       }
     });
 
