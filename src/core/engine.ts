@@ -406,7 +406,9 @@ async function cancel(m: Machine, reason: string | undefined, by: string | undef
     m.emit({ type: 'WorkflowCancelled', reason, by });
     return;
   }
-  for (const t of onward) await m.activate(t.to, t.id);
+  // Like `follow`: a cleanup token queued before an any/n join fired on another one is void.
+  const epochs = onward.map((t) => m.epochOf(t.to));
+  for (let i = 0; i < onward.length; i++) await m.activate(onward[i].to, onward[i].id, undefined, epochs[i]);
 }
 
 /**

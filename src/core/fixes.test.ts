@@ -116,3 +116,27 @@ describe('payload size', () => {
     }
   });
 });
+
+describe('cancel with cleanup paths into an any/n join', () => {
+  test('two on: cancel tokens reaching a join with n = 1 pass it once (found by the property test)', async () => {
+    const h = new Harness(wf([
+      { id: 's', type: 'start', next: 'fan' },
+      { id: 'fan', type: 'parallel', next: ['a', 'b'] },
+      { id: 'a', type: 'task', activity: 'x' },
+      { id: 'b', type: 'task', activity: 'x' },
+      { id: 'j', type: 'join', mode: 'n', n: 1, split: 'fan', next: 'after' },
+      { id: 'after', type: 'timer', delay: '1m', next: 'e' },
+      { id: 'e', type: 'end' },
+    ], {
+      transitions: [
+        { from: 'a', to: 'j' }, { from: 'b', to: 'j' },
+        { from: 'a', to: 'j', on: 'cancel' }, { from: 'b', to: 'j', on: 'cancel' },
+      ],
+    }));
+    await h.start();
+    await h.send({ type: 'Cancel' });
+    assert.equal(h.runsOf('after').length, 1, 'the step after the join holds one token');
+    await h.fire(h.timerId('timer'));
+    assert.equal(h.s.status, 'cancelled');
+  });
+});
