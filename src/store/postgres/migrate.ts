@@ -5,43 +5,20 @@
  * then find nothing left to do. Each migration runs in its own transaction together with its
  * `schema_version` row (PostgreSQL DDL is transactional: a failed migration leaves no trace).
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadMigrationFiles, migrationsDir as sharedMigrationsDir, type Migration } from '../migration-files.js';
 import type { PoolClient } from 'pg';
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export type { Migration };
 
 /** The advisory-lock key of the migration run (any constant; shared by every Weft node). */
 export const MIGRATION_LOCK_KEY = 0x77656674_01; // 'weft' + 1
 
-/** Finds the migrations folder beside the sources, or (from `dist/`) in the package's `src/`. */
 export function migrationsDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, '..', 'migrations', 'postgres')];
-  for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir)) {
-    candidates.push(join(dir, 'src', 'store', 'migrations', 'postgres'));
-  }
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`PostgreSQL migrations not found (looked in ${candidates[0]})`);
-  return found;
+  return sharedMigrationsDir('postgres');
 }
 
 export function loadMigrations(dir = migrationsDir()): Migration[] {
-  const out: Migration[] = [];
-  for (const file of readdirSync(dir).sort()) {
-    const m = /^(\d+)_([\w-]+)\.sql$/.exec(file);
-    if (!m) continue;
-    out.push({ version: Number(m[1]), name: m[2], sql: readFileSync(join(dir, file), 'utf8') });
-  }
-  for (let i = 1; i < out.length; i++) {
-    if (out[i].version === out[i - 1].version) throw new Error(`two migrations numbered ${out[i].version}`);
-  }
-  return out;
+  return loadMigrationFiles(dir);
 }
 
 /** Applies every migration newer than the database, under the advisory lock; returns the versions applied. */

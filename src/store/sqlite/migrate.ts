@@ -2,41 +2,17 @@
  * Numbered plain-SQL migrations (`src/store/migrations/sqlite/NNN_name.sql`), applied in order at
  * open inside one transaction each; `schema_version` records what ran.
  */
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { loadMigrationFiles, migrationsDir as sharedMigrationsDir, type Migration } from '../migration-files.js';
 import type Database from 'better-sqlite3';
 
-export interface Migration {
-  version: number;
-  name: string;
-  sql: string;
-}
+export type { Migration };
 
-/** Finds the migrations folder beside the sources, or (from `dist/`) in the package's `src/`. */
 export function migrationsDir(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const candidates = [join(here, '..', 'migrations', 'sqlite')];
-  // dist/src/store/sqlite → package root → src/store/migrations/sqlite
-  for (let dir = here, i = 0; i < 6; i++, dir = dirname(dir)) {
-    candidates.push(join(dir, 'src', 'store', 'migrations', 'sqlite'));
-  }
-  const found = candidates.find((c) => existsSync(c));
-  if (!found) throw new Error(`SQLite migrations not found (looked in ${candidates[0]})`);
-  return found;
+  return sharedMigrationsDir('sqlite');
 }
 
 export function loadMigrations(dir = migrationsDir()): Migration[] {
-  const out: Migration[] = [];
-  for (const file of readdirSync(dir).sort()) {
-    const m = /^(\d+)_([\w-]+)\.sql$/.exec(file);
-    if (!m) continue;
-    out.push({ version: Number(m[1]), name: m[2], sql: readFileSync(join(dir, file), 'utf8') });
-  }
-  for (let i = 1; i < out.length; i++) {
-    if (out[i].version === out[i - 1].version) throw new Error(`two migrations numbered ${out[i].version}`);
-  }
-  return out;
+  return loadMigrationFiles(dir);
 }
 
 /** Applies every migration newer than the database; returns the versions applied. */
