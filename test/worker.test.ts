@@ -11,33 +11,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type RunningServer } from '../src/api/start.js';
-import type { Definition } from '../src/model/schema.js';
+import { REMOTE, waitFor } from './helpers/remote-workers.js';
 import { WeftApiError, WeftClient } from '../src/sdk/client.js';
 import { Worker } from '../src/sdk/worker.js';
-
-const REMOTE: Definition = {
-  id: 'remote', version: '1.0.0',
-  retry: { maxAttempts: 3, initialInterval: '10ms', maxInterval: '20ms' },
-  steps: [
-    { id: 'start', type: 'start', next: 'w' },
-    { id: 'w', type: 'task', activity: 'slow.work', next: 'end' },
-    { id: 'end', type: 'end' },
-  ],
-} as Definition;
 
 let server: RunningServer;
 let client: WeftClient;
 let dir: string;
-
-async function waitFor<T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  while (Date.now() < end) {
-    const v = await check();
-    if (v) return v;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail('condition not met in time');
-}
 
 describe('remote workers', { timeout: 120_000 }, () => {
   before(async () => {
