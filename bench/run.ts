@@ -11,19 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import type { Definition } from '../src/model/schema.js';
 import type { Engine } from '../src/runtime/api.js';
 import { openEngineWithStore } from '../src/runtime/engine.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
+import { noopWorkflow, quantile, type BenchResult } from './common.js';
 
-interface Result {
-  name: string;
-  backend: string;
-  steps_per_s: number | null;
-  workflows_per_s: number | null;
-  p50_ms: number | null;
-  p99_ms: number | null;
-}
 
 function arg(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);
@@ -54,12 +46,6 @@ async function startProfile(): Promise<() => Promise<void>> {
   };
 }
 
-export function noopWorkflow(id = 'bench10', steps = STEPS): Definition {
-  const list: Definition['steps'] = [{ id: 'start', type: 'start', next: 's1' }];
-  for (let i = 1; i <= steps; i++) list.push({ id: `s${i}`, type: 'task', activity: 'noop', next: i < steps ? `s${i + 1}` : 'end' });
-  list.push({ id: 'end', type: 'end' });
-  return { id, version: '1.0.0', steps: list };
-}
 
 async function withEngine<T>(fn: (e: Engine) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-'));
@@ -76,7 +62,7 @@ async function withEngine<T>(fn: (e: Engine) => Promise<T>): Promise<T> {
 
 const backend = 'sqlite';
 
-async function stepsThroughput(instances = 2000): Promise<Result> {
+async function stepsThroughput(instances = 2000): Promise<BenchResult> {
   return withEngine(async (engine) => {
     // Warm-up: JIT and statement caches.
     await Promise.all(Array.from({ length: 200 }, async () => engine.waitUntilDone(await engine.start('bench10', {}))));
@@ -102,7 +88,7 @@ async function stepsThroughput(instances = 2000): Promise<Result> {
   });
 }
 
-async function latency(runs = 200, warmup = 50): Promise<Result> {
+async function latency(runs = 200, warmup = 50): Promise<BenchResult> {
   return withEngine(async (engine) => {
     const samples: number[] = [];
     for (let i = 0; i < warmup + runs; i++) {
@@ -112,12 +98,11 @@ async function latency(runs = 200, warmup = 50): Promise<Result> {
       if (i >= warmup) samples.push(performance.now() - t0);
     }
     samples.sort((a, b) => a - b);
-    const q = (p: number) => Math.round(samples[Math.min(samples.length - 1, Math.floor(p * samples.length))] * 100) / 100;
-    return { name: 'latency-10-step', backend, steps_per_s: null, workflows_per_s: null, p50_ms: q(0.5), p99_ms: q(0.99) };
+    return { name: 'latency-10-step', backend, steps_per_s: null, workflows_per_s: null, p50_ms: quantile(samples, 0.5), p99_ms: quantile(samples, 0.99) };
   });
 }
 
-const cases: Record<string, () => Promise<Result>> = {
+const cases: Record<string, () => Promise<BenchResult>> = {
   'steps-throughput': () => stepsThroughput(arg('instances') !== undefined ? Number(arg('instances')) : undefined),
   'latency-10-step': () => latency(),
 };
