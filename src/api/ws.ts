@@ -253,10 +253,7 @@ class Connection {
         this.subs.delete(id);
         throw err;
       }
-      sub.ready = true;
-      const buffered = sub.buffer;
-      sub.buffer = [];
-      for (const b of buffered) await this.deliver(sub, b);
+      await this.release(sub, (b) => this.deliver(sub, b));
       return;
     }
     if (typeof msg.definitionId === 'string' || msg.all === true) {
@@ -297,13 +294,18 @@ class Connection {
         this.subs.delete(id);
         throw err;
       }
-      sub.ready = true;
-      const buffered = sub.buffer;
-      sub.buffer = [];
-      for (const b of buffered) await this.deliverMany(sub, b);
+      await this.release(sub, (b) => this.deliverMany(sub, b));
       return;
     }
     throw new ApiError('invalid_input', 'subscribe needs "instanceId", "definitionId" or "all": true', { field: 'instanceId' });
+  }
+
+  /** The snapshot or catch-up is sent: deliver the live batches buffered meanwhile, then go live. */
+  private async release<B>(sub: { ready: boolean; buffer: B[] }, deliver: (b: B) => Promise<void>): Promise<void> {
+    sub.ready = true;
+    const buffered = sub.buffer;
+    sub.buffer = [];
+    for (const b of buffered) await deliver(b);
   }
 
   /** Sends the logged events after `sub.lastSeq` up to `toSeq`, in pages. */
