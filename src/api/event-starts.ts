@@ -13,17 +13,19 @@ function matches(pattern: string, name: string): boolean {
 }
 
 export async function startSubscribers(engine: Engine, name: string, key: unknown, payload: unknown, namespace?: string): Promise<string[]> {
-  const latest = new Map<string, string>();
-  for (const d of await engine.listDefinitions()) if (namespace === undefined || d.namespace === namespace) latest.set(d.id, d.version);
+  const ids = new Set<string>();
+  for (const d of await engine.listDefinitions()) if (namespace === undefined || d.namespace === namespace) ids.add(d.id);
   const started: string[] = [];
-  for (const [id, version] of latest) {
-    const def = await engine.getDefinition(id, version);
+  for (const id of ids) {
+    // The version `start` would pick (highest semver; compiled definitions are cached per version).
+    const def = await engine.getDefinition(id);
+    const version = def?.version;
     for (const h of def?.eventHandlers ?? []) {
       if (h.action !== 'start' || !matches(h.event, name)) continue;
       const scope = { event: { name, key, payload }, input: {}, vars: {}, steps: {}, env: {} };
       if (h.when !== undefined && !(await evaluateCondition(h.when, scope as never))) continue;
       const input = h.input !== undefined ? await evaluateMapping(h.input, scope as never) : payload ?? {};
-      started.push(await engine.start(id, input, { version, ...(typeof key === 'string' && { correlationId: key }), ...(namespace !== undefined && { namespace }) }));
+      started.push(await engine.start(id, input, { ...(version !== undefined && { version }), ...(typeof key === 'string' && { correlationId: key }), ...(namespace !== undefined && { namespace }) }));
     }
   }
   return started;
