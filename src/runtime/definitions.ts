@@ -62,7 +62,8 @@ export class Definitions {
     const shape = checkDefinitionShape(input);
     if (!shape.definition) throw new DefinitionError(shape.issues);
     const def = normaliseDefinition(shape.definition);
-    const known = new Set((await this.store.listDefinitions()).map((d) => d.id));
+    const all = await this.store.listDefinitions();
+    const known = new Set(all.map((d) => d.id));
     known.add(def.id);
     const issues = validateDefinition(def, { workflows: known });
     if (hasErrors(issues)) throw new DefinitionError(issues);
@@ -72,7 +73,7 @@ export class Definitions {
       throw new CommandRejected('invalid_input', `the definition declares namespace "${def.namespace}" but is deployed in namespace "${opts.namespace}"`, { field: 'namespace' });
     }
     const namespace = opts.namespace ?? def.namespace ?? DEFAULT_NAMESPACE;
-    const owner = (await this.store.listDefinitions(def.id))[0]?.namespace;
+    const owner = all.find((d) => d.id === def.id)?.namespace;
     if (owner !== undefined && owner !== namespace) {
       throw new CommandRejected('not_allowed', `definition id "${def.id}" belongs to another namespace; choose another id`);
     }
