@@ -19,6 +19,7 @@ import { healthRoutes } from './routes/health.js';
 import { humanTaskRoutes } from './routes/human-tasks.js';
 import { instanceRoutes } from './routes/instances.js';
 import { workerRoutes } from './routes/workers.js';
+import { registerUi } from './ui.js';
 import { websocketRoutes, type WsOptions } from './ws.js';
 
 export const API_PREFIX = '/api/v1';
@@ -95,6 +96,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
   app.addHook('onClose', async () => { ctx.closing.value = true; });
 
   await app.register(healthRoutes(ctx));
+  await registerUi(app);
   await app.register(async (api) => {
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     await api.register(definitionRoutes(ctx));
