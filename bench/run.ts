@@ -1,20 +1,24 @@
 /**
- * `npm run bench [-- --only NAME] [--concurrency N] [--verbose] [--profile FILE] [--pg URL]`
+ * `npm run bench [-- --only NAME] [--concurrency N] [--instances N] [--verbose] [--profile FILE] [--pg URL] [--pool N] [--pg-statements]`
  *
  * Prints one JSON object per line: {name, backend, steps_per_s, workflows_per_s, p50_ms, p99_ms}.
  *  - steps-throughput: 2,000 concurrent instances of a 10-step no-op workflow, fresh temp SQLite file.
  *  - latency-10-step:  one 10-step workflow at a time, 200 runs after warm-up.
  *  - verify-…:          the verifier on a 200-step definition and on every example ({name, backend, ms, states}).
  *  - http-…:            instance starts over HTTP (50 keep-alive clients) and a 10-step workflow end to end over HTTP.
+ *  - with `--pg URL`:   the same two workloads on PostgreSQL (backend "postgres"), node-scaling (1–3 node
+ *                       processes on one database) and DBOS Transact on the same server with the
+ *                       Weft/DBOS ratios (bench/pg.ts). `--only pg` runs only those; `--pg-statements`
+ *                       commits statement by statement instead of in one call (for comparisons).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import type { Engine } from '../src/runtime/api.js';
 import { openEngineWithStore } from '../src/runtime/engine.js';
 import { SqliteStore } from '../src/store/sqlite/store.js';
-import { noopWorkflow, quantile, type BenchResult } from './common.js';
+import { noopWorkflow, type BenchResult } from './common.js';
+import { latency, stepsThroughput, type WorkloadOptions } from './workloads.js';
 
 
 function arg(name: string): string | undefined {
@@ -24,28 +28,12 @@ function arg(name: string): string | undefined {
 
 const only = arg('only');
 const concurrency = arg('concurrency') !== undefined ? Number(arg('concurrency')) : undefined;
+const instances = arg('instances') !== undefined ? Number(arg('instances')) : undefined;
 const pg = arg('pg');
+const pool = arg('pool') !== undefined ? Number(arg('pool')) : undefined;
 const verbose = process.argv.includes('--verbose');
-const STEPS = 10;
 const profilePath = arg('profile');
-
-/** `--profile FILE`: a CPU profile of the measured part only (open it in Chrome DevTools). */
-async function startProfile(): Promise<() => Promise<void>> {
-  if (profilePath === undefined) return async () => undefined;
-  const { Session } = await import('node:inspector/promises');
-  const { writeFileSync } = await import('node:fs');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 100 });
-  await session.post('Profiler.start');
-  return async () => {
-    const { profile } = await session.post('Profiler.stop');
-    writeFileSync(profilePath, JSON.stringify(profile));
-    session.disconnect();
-  };
-}
-
+const workload: WorkloadOptions = { backend: 'sqlite', verbose, ...(profilePath !== undefined && { profilePath }) };
 
 async function withEngine<T>(fn: (e: Engine) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'weft-bench-'));
@@ -60,60 +48,32 @@ async function withEngine<T>(fn: (e: Engine) => Promise<T>): Promise<T> {
   }
 }
 
-const backend = 'sqlite';
-
-async function stepsThroughput(instances = 2000): Promise<BenchResult> {
-  return withEngine(async (engine) => {
-    // Warm-up: JIT and statement caches.
-    await Promise.all(Array.from({ length: 200 }, async () => engine.waitUntilDone(await engine.start('bench10', {}))));
-    const stopProfile = await startProfile();
-    const t0 = performance.now();
-    const cpu0 = process.cpuUsage();
-    const elu0 = performance.eventLoopUtilization();
-    const ids = await Promise.all(Array.from({ length: instances }, () => engine.start('bench10', {})));
-    const states = await Promise.all(ids.map((id) => engine.waitUntilDone(id, { timeoutMs: 120_000 })));
-    const seconds = (performance.now() - t0) / 1000;
-    const cpu = process.cpuUsage(cpu0);
-    const elu = performance.eventLoopUtilization(elu0);
-    await stopProfile();
-    if (verbose) console.error(`steps-throughput: ${((cpu.user + cpu.system) / (instances * STEPS)).toFixed(1)} µs CPU per step (user ${(cpu.user / 1000).toFixed(0)} ms, system ${(cpu.system / 1000).toFixed(0)} ms, wall ${(seconds * 1000).toFixed(0)} ms, main thread busy ${(elu.utilization * 100).toFixed(0)} %)`);
-    const bad = states.filter((s) => s.status !== 'completed').length;
-    if (bad > 0) throw new Error(`${bad} instances did not complete`);
-    return {
-      name: 'steps-throughput', backend,
-      steps_per_s: Math.round((instances * STEPS) / seconds),
-      workflows_per_s: Math.round(instances / seconds),
-      p50_ms: null, p99_ms: null,
-    };
-  });
-}
-
-async function latency(runs = 200, warmup = 50): Promise<BenchResult> {
-  return withEngine(async (engine) => {
-    const samples: number[] = [];
-    for (let i = 0; i < warmup + runs; i++) {
-      const t0 = performance.now();
-      const id = await engine.start('bench10', {});
-      await engine.waitUntilDone(id, { timeoutMs: 10_000 });
-      if (i >= warmup) samples.push(performance.now() - t0);
-    }
-    samples.sort((a, b) => a - b);
-    return { name: 'latency-10-step', backend, steps_per_s: null, workflows_per_s: null, p50_ms: quantile(samples, 0.5), p99_ms: quantile(samples, 0.99) };
-  });
-}
-
 const cases: Record<string, () => Promise<BenchResult>> = {
-  'steps-throughput': () => stepsThroughput(arg('instances') !== undefined ? Number(arg('instances')) : undefined),
-  'latency-10-step': () => latency(),
+  'steps-throughput': () => withEngine((e) => stepsThroughput(e, instances ?? 2000, workload)),
+  'latency-10-step': () => withEngine((e) => latency(e, workload)),
 };
 
-if (pg !== undefined) {
-  console.error('--pg: the PostgreSQL store is not implemented yet; running SQLite only');
-}
+const pgOnly = only !== undefined && (only === 'pg' || only.startsWith('pg-') || only === 'node-scaling' || only.startsWith('dbos'));
 for (const [name, run] of Object.entries(cases)) {
-  if (only !== undefined && only !== name) continue;
+  if (pgOnly || (only !== undefined && only !== name)) continue;
   console.log(JSON.stringify(await run()));
 }
+
+if (pg !== undefined) {
+  const { pgBenchmarks, pgReachable } = await import('./pg.js');
+  const why = await pgReachable(pg);
+  if (why !== undefined) {
+    console.error(`--pg ${pg}: PostgreSQL is not reachable (${why})`);
+    process.exit(1);
+  }
+  await pgBenchmarks(pg, {
+    ...(only !== undefined && only !== 'pg' && { only }),
+    ...(instances !== undefined && { instances }), ...(concurrency !== undefined && { concurrency }),
+    ...(pool !== undefined && { poolSize: pool }), verbose, ...(profilePath !== undefined && { profilePath }),
+    ...(process.argv.includes('--pg-statements') && { statementCommit: true }),
+  }, (line) => console.log(line));
+}
+if (pgOnly) process.exit(0);
 
 // The verifier (name: verify-…, with ms and states) and the HTTP server (http-…).
 if (only === undefined || only.startsWith('verify')) {

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Runs every *.test.ts under src/ and test/ with Node's test runner (TypeScript through tsx).
-// Extra arguments are passed to `node --test` (e.g. --test-name-pattern=join).
+// Extra arguments are passed to `node --test` (e.g. --test-name-pattern=join); other arguments
+// keep only the files whose path contains one of them.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -22,5 +23,11 @@ const flags = args.filter((a) => a.startsWith('-'));
 let files = [...find('src'), ...find('test')].sort();
 if (filters.length) files = files.filter((f) => filters.some((x) => f.includes(x)));
 if (files.length === 0) { console.error('no test files found'); process.exit(1); }
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...flags, ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+// `*.serial.test.ts` files disturb everything else (e.g. they restart PostgreSQL): they run
+// alone, one at a time, after all the others.
+const serial = files.filter((f) => f.endsWith('.serial.test.ts'));
+const parallel = files.filter((f) => !f.endsWith('.serial.test.ts'));
+const runFiles = (list, concurrency) => spawnSync(process.execPath, ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...flags, ...list], { stdio: 'inherit' }).status ?? 1;
+const first = parallel.length ? runFiles(parallel, 2) : 0;
+const second = serial.length ? runFiles(serial, 1) : 0;
+process.exit(first !== 0 ? first : second);

@@ -125,6 +125,14 @@ async function leased(): Promise<any> {
   return task;
 }
 
+/** A fresh schedule of `slow` (yearly: it never comes due during the test). */
+let schedules = 0;
+async function schedule(): Promise<string> {
+  const r = await call('POST', '/api/v1/schedules', { id: `contract-${++schedules}`, definitionId: 'slow', cron: '0 0 1 1 *' });
+  expect(r, 201);
+  return r.body.id as string;
+}
+
 type Case = () => Promise<void>;
 type PathOf = (() => Promise<string> | string) | string;
 const pathOf = async (p: PathOf) => (typeof p === 'string' ? p : p());
@@ -349,8 +357,72 @@ const CASES: Record<string, Record<number, Case>> = {
     415: wrongType('POST', '/api/v1/events'),
   },
 
+  // ------------------------------------------------------------------ metrics
+  'GET /metrics': { 200: async () => { const r = await fetch(`${server.url}/metrics`); assert.equal(r.status, 200); assert.match(await r.text(), /^# HELP weft_/m); } },
+  'GET /api/v1/metrics': {
+    200: async () => { const r = await call('GET', '/api/v1/metrics?limit=10'); expect(r, 200); assert.equal(typeof r.body.totals.instancesStarted, 'number'); assert.ok(Array.isArray(r.body.samples)); },
+    400: async () => { const r = await call('GET', '/api/v1/metrics?since=soon'); expect(r, 400, 'invalid_input'); assert.equal(r.body.details.field, 'since'); },
+  },
+
+  // ------------------------------------------------------------------ schedules
+  'POST /api/v1/schedules': {
+    201: async () => { const r = await call('POST', '/api/v1/schedules', { definitionId: 'slow', cron: '0 3 * * *', timezone: 'Europe/Berlin' }); expect(r, 201); assert.equal(typeof r.body.nextRunAt, 'number'); },
+    400: async () => { const r = await call('POST', '/api/v1/schedules', { definitionId: 'slow', cron: '0 3 * * *', timezone: 'Nowhere/City' }); expect(r, 400, 'invalid_input'); assert.equal(r.body.details.field, 'timezone'); },
+    409: async () => { const id = await schedule(); expect(await call('POST', '/api/v1/schedules', { id, definitionId: 'slow', interval: '1h' }), 409, 'already_exists'); },
+    413: async () => expect(await call('POST', '/api/v1/schedules', { definitionId: 'slow', interval: '1h', input: big() }), 413, 'payload_too_large'),
+    415: wrongType('POST', '/api/v1/schedules'),
+    422: async () => { const r = await call('POST', '/api/v1/schedules', { definitionId: 'nope', interval: '1h' }); expect(r, 422, 'unknown_definition'); assert.equal(r.body.details.field, 'definitionId'); },
+  },
+  'GET /api/v1/schedules': {
+    200: async () => { const id = await schedule(); assert.ok((await call('GET', '/api/v1/schedules?definitionId=slow')).body.items.some((x: any) => x.id === id)); },
+    400: async () => expect(await call('GET', '/api/v1/schedules?colour=red'), 400, 'invalid_input'),
+  },
+  'GET /api/v1/schedules/{id}': {
+    200: async () => { const id = await schedule(); assert.equal((await call('GET', `/api/v1/schedules/${id}`)).body.id, id); },
+    404: async () => expect(await call('GET', '/api/v1/schedules/nope'), 404, 'not_found'),
+  },
+  'PATCH /api/v1/schedules/{id}': {
+    200: async () => { const id = await schedule(); assert.equal((await call('PATCH', `/api/v1/schedules/${id}`, { cron: '*/5 * * * *' })).body.cron, '*/5 * * * *'); },
+    400: async () => { const r = await call('PATCH', `/api/v1/schedules/${await schedule()}`, { cron: 'not a cron' }); expect(r, 400, 'invalid_input'); assert.equal(r.body.details.field, 'cron'); },
+    404: async () => expect(await call('PATCH', '/api/v1/schedules/nope', { interval: '2h' }), 404, 'not_found'),
+    413: async () => expect(await call('PATCH', `/api/v1/schedules/${await schedule()}`, { input: big() }), 413, 'payload_too_large'),
+    415: wrongType('PATCH', async () => `/api/v1/schedules/${await schedule()}`),
+    422: async () => expect(await call('PATCH', `/api/v1/schedules/${await schedule()}`, { definitionId: 'nope' }), 422, 'unknown_definition'),
+  },
+  'DELETE /api/v1/schedules/{id}': {
+    204: async () => { const id = await schedule(); expect(await call('DELETE', `/api/v1/schedules/${id}`), 204); expect(await call('GET', `/api/v1/schedules/${id}`), 404); },
+    404: async () => expect(await call('DELETE', '/api/v1/schedules/nope'), 404, 'not_found'),
+  },
+  'POST /api/v1/schedules/{id}/pause': {
+    200: async () => assert.equal((await call('POST', `/api/v1/schedules/${await schedule()}/pause`, {})).body.paused, true),
+    400: async () => expect(await call('POST', `/api/v1/schedules/${await schedule()}/pause`, { zzz: 1 }), 400, 'invalid_input'),
+    404: async () => expect(await call('POST', '/api/v1/schedules/nope/pause', {}), 404, 'not_found'),
+    409: async () => { const id = await schedule(); await call('POST', `/api/v1/schedules/${id}/pause`, {}); expect(await call('POST', `/api/v1/schedules/${id}/pause`, {}), 409, 'invalid_state'); },
+  },
+  'POST /api/v1/schedules/{id}/resume': {
+    200: async () => { const id = await schedule(); await call('POST', `/api/v1/schedules/${id}/pause`, {}); assert.equal((await call('POST', `/api/v1/schedules/${id}/resume`, {})).body.paused, false); },
+    400: async () => expect(await call('POST', `/api/v1/schedules/${await schedule()}/resume`, { zzz: 1 }), 400, 'invalid_input'),
+    404: async () => expect(await call('POST', '/api/v1/schedules/nope/resume', {}), 404, 'not_found'),
+    409: async () => expect(await call('POST', `/api/v1/schedules/${await schedule()}/resume`, {}), 409, 'invalid_state'),
+  },
+  'POST /api/v1/schedules/{id}/trigger': {
+    200: async () => { const r = await call('POST', `/api/v1/schedules/${await schedule()}/trigger`, {}); expect(r, 200); assert.equal(r.body.outcome, 'started'); assert.equal((await client.getInstance(r.body.instanceId)).definitionId, 'slow'); },
+    400: async () => { const r = await call('POST', `/api/v1/schedules/${await schedule()}/trigger`, { overlap: 'maybe' }); expect(r, 400, 'invalid_input'); assert.equal(r.body.details.field, 'overlap'); },
+    404: async () => expect(await call('POST', '/api/v1/schedules/nope/trigger', {}), 404, 'not_found'),
+  },
+
   // ------------------------------------------------------------------ workers and queues
   'GET /api/v1/workers': { 200: async () => { await call('POST', '/api/v1/workers/lister/poll', { activities: ['x'], waitMs: 0 }); assert.ok((await call('GET', '/api/v1/workers')).body.items.some((w: any) => w.id === 'lister')); } },
+  'GET /api/v1/nodes': {
+    200: async () => {
+      const r = await call('GET', '/api/v1/nodes');
+      expect(r, 200);
+      const me = r.body.items.find((n: any) => n.id === server.engine.nodeId);
+      assert.equal(me?.status, 'alive');
+      assert.equal(me?.leader, true, 'an embedded engine is its own leader');
+      assert.equal(me?.pid, process.pid);
+    },
+  },
   'GET /api/v1/queues': { 200: async () => { await running(); assert.ok((await call('GET', '/api/v1/queues')).body.items.some((q: any) => q.activity === 'remote.only')); } },
   'POST /api/v1/workers/{id}/poll': {
     200: async () => { const t = await leased(); assert.equal(typeof t.token, 'string'); },

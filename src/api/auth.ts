@@ -20,7 +20,7 @@ export interface Caller {
 export type Action = string;
 
 export interface Resource {
-  type: 'definition' | 'instance' | 'human-task' | 'event' | 'worker' | 'queue' | 'system' | 'ws';
+  type: 'definition' | 'instance' | 'human-task' | 'event' | 'worker' | 'queue' | 'system' | 'ws' | 'schedule' | 'node' | 'metrics';
   id?: string;
 }
 

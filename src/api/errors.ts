@@ -6,6 +6,7 @@
 import { CommandRejected } from '../core/errors.js';
 import { DefinitionError } from '../model/errors.js';
 import { UnsoundDefinitionError } from '../runtime/definitions.js';
+import { ScheduleError } from '../runtime/schedules.js';
 import { DefinitionConflictError } from '../store/errors.js';
 
 export const ERRORS = {
@@ -19,10 +20,12 @@ export const ERRORS = {
   not_allowed: { status: 409, description: 'The definition forbids the command (e.g. skipping a step that is not `skippable`).' },
   conflict: { status: 409, description: 'The resource already exists with other content (same definition id and version, different content).' },
   in_use: { status: 409, description: 'The definition version is used by instances and cannot be deleted.' },
+  already_exists: { status: 409, description: 'A resource with this id already exists (a schedule id).' },
   payload_too_large: { status: 413, description: 'The body is over the server limit (`--body-limit`), or a payload over the engine limit.' },
   unsupported_media_type: { status: 415, description: 'The Content-Type is not accepted by the route (JSON everywhere; YAML for definitions).' },
   definition_invalid: { status: 422, description: 'The definition fails validation; `details.issues` lists every issue with rule, path, line and column.' },
   unsound_definition: { status: 422, description: 'The verifier proved the definition unsound (deadlock, livelock, dead step…); `details.report` has the problems with their shortest traces. Deploy with `?force=true` to accept it anyway.' },
+  unknown_definition: { status: 422, description: 'The definition (or version) a schedule names is not deployed in the caller\'s namespace; `details.field` names the field.' },
   not_implemented: { status: 501, description: 'The operation is not supported by this server or store backend.' },
   unavailable: { status: 503, description: 'The server is shutting down or not ready.' },
   internal: { status: 500, description: 'An unexpected server error (logged with the request id).' },
@@ -64,6 +67,7 @@ export function toErrorBody(err: unknown): { status: number; body: ErrorBody } {
     return make('definition_invalid', `the definition has ${err.issues.filter((i) => i.severity === 'error').length} error(s)`, { issues: err.issues });
   }
   if (err instanceof UnsoundDefinitionError) return make('unsound_definition', err.message, { report: err.report });
+  if (err instanceof ScheduleError) return make(err.code, err.message, err.details);
   if (err instanceof DefinitionConflictError) return make('conflict', err.message);
   const e = err as FastifyishError;
   if (e && Array.isArray(e.validation)) {

@@ -18,7 +18,11 @@ import { eventRoutes } from './routes/events.js';
 import { healthRoutes } from './routes/health.js';
 import { humanTaskRoutes } from './routes/human-tasks.js';
 import { instanceRoutes } from './routes/instances.js';
+import { scheduleRoutes } from './routes/schedules.js';
+import { metricsRoutes } from './routes/metrics.js';
+import type { MetricsOptions } from './metrics.js';
 import { workerRoutes } from './routes/workers.js';
+import { nodeRoutes } from './routes/nodes.js';
 import { registerUi } from './ui.js';
 import { websocketRoutes, type WsOptions } from './ws.js';
 
@@ -33,6 +37,8 @@ export interface ServerOptions {
   /** Fastify logger (default off). */
   logger?: boolean;
   ws?: WsOptions;
+  /** Metrics sampling (`GET /metrics`, `GET /api/v1/metrics`): interval and history length. */
+  metrics?: MetricsOptions;
 }
 
 /** Everything routes need. */
@@ -58,7 +64,7 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
     openapi: {
       openapi: '3.0.3',
       info: { title: 'Weft API', version: '1', description: 'Durable workflow engine. Errors are `{error, message, details}`; see docs/api.md.' },
-      tags: ['definitions', 'instances', 'human-tasks', 'events', 'workers', 'health'].map((name) => ({ name })),
+      tags: ['definitions', 'instances', 'human-tasks', 'events', 'workers', 'schedules', 'metrics', 'health'].map((name) => ({ name })),
     },
     // Routes taking a definition document its real JSON Schema (and YAML) as the request body.
     transformObject: (o) => {
@@ -97,13 +103,16 @@ export async function buildServer(options: ServerOptions): Promise<FastifyInstan
 
   await app.register(healthRoutes(ctx));
   await registerUi(app);
+  await app.register(metricsRoutes(ctx, options.metrics));
   await app.register(async (api) => {
     api.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
     await api.register(definitionRoutes(ctx));
     await api.register(instanceRoutes(ctx));
     await api.register(humanTaskRoutes(ctx));
     await api.register(eventRoutes(ctx));
+    await api.register(scheduleRoutes(ctx));
     await api.register(workerRoutes(ctx));
+    await api.register(nodeRoutes(ctx));
     await api.register(websocketRoutes(ctx, options.ws));
   }, { prefix: API_PREFIX });
   return app;

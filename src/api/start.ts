@@ -6,8 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Engine, EngineOptions } from '../runtime/api.js';
-import { DEFAULT_DB, openEngineWithStore, type EngineInternals } from '../runtime/engine.js';
-import { SqliteStore } from '../store/sqlite/store.js';
+import { DEFAULT_DB, isPostgresUrl, openEngineWithStore, openStore, type EngineInternals } from '../runtime/engine.js';
 import { buildServer, type ServerOptions } from './server.js';
 
 export interface StartServerOptions extends Omit<ServerOptions, 'engine'> {
@@ -32,8 +31,10 @@ export async function startServer(o: StartServerOptions = {}): Promise<RunningSe
   let engine = o.engine;
   if (!engine) {
     const db = o.db ?? DEFAULT_DB;
-    if (db !== ':memory:') mkdirSync(dirname(db), { recursive: true });
-    engine = owned = await openEngineWithStore(new SqliteStore(db), o.engineOptions ?? {}, o.engineInternals ?? {});
+    if (db !== ':memory:' && !/^[a-z][a-z0-9+.-]*:\/\//i.test(db)) mkdirSync(dirname(db), { recursive: true });
+    // A postgres:// URL opens the PostgreSQL store (a node of a cluster); anything else a SQLite file.
+    const store = await openStore(db, isPostgresUrl(db) && o.engineOptions?.poolSize !== undefined ? { poolSize: o.engineOptions.poolSize } : {});
+    engine = owned = await openEngineWithStore(store, o.engineOptions ?? {}, o.engineInternals ?? {});
   }
   let app: FastifyInstance;
   try {

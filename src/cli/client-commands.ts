@@ -148,6 +148,10 @@ const HANDLERS: Record<string, Handler> = {
     const r = await c.releaseTask(id!, taskId);
     out.print(r, () => `released ${taskId}${r.claimedBy ? ` (still claimed by ${r.claimedBy})` : ''}`);
   },
+  nodes: async (c, _a, _o, out) => {
+    const nodes = await c.nodes();
+    out.print({ nodes }, () => table(nodes.map((n) => ({ ...n, leader: n.leader ? 'yes' : '' })) as never, ['id', 'status', 'leader', 'host', 'pid', 'capacity', 'capabilities', 'heartbeatAt']));
+  },
   workers: async (c, _a, _o, out) => {
     const [workers, queues] = await Promise.all([c.workers(), c.queues()]);
     out.print({ workers, queues }, () => [table(workers as never, ['id', 'status', 'activities', 'capacity', 'running', 'lastSeenAt']), '', table(queues as never, ['activity', 'queue', 'queued', 'leased'])].join('\n'));
@@ -225,6 +229,7 @@ export function registerClientCommands(program: Command, io: CliIO, setExit: (co
     .option('--users <ids...>', 'users, comma-separated or repeated').option('--groups <ids...>', 'groups, comma-separated or repeated').action(run('tasks reassign'));
   add('release', tasks).description('drop the claim on a task').argument('<instance>', 'instance id').argument('[task]', 'task id (default: the instance\'s only open task)').action(run('tasks release'));
   add('workers').description('connected workers and queues').action(run('workers'));
+  add('nodes').description('the engine nodes sharing the server\'s database (cluster)').action(run('nodes'));
 
   // status / history / resume exist for a local --db: add a server mode.
   for (const name of ['status', 'history', 'resume']) {

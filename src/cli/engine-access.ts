@@ -1,12 +1,13 @@
 /** The one place the CLI opens the embedded engine, so every command opens it the same way. */
 import { existsSync } from 'node:fs';
-import { openEngine } from '../runtime/engine.js';
+import { isPostgresUrl, openEngine } from '../runtime/engine.js';
 import type { Engine } from '../runtime/api.js';
 import type { EngineEvent } from '../core/types.js';
 import type { ActivityRegistry } from '../runtime/activity.js';
 import { CliError } from './io.js';
 
 export interface CliEngineOptions {
+  /** A SQLite file or a PostgreSQL URL (`postgres://…`). */
   db: string;
   activities?: ActivityRegistry;
   /** Resume unfinished instances on open: only `resume` wants that. */
@@ -31,15 +32,21 @@ export async function openCliEngine(options: CliEngineOptions): Promise<Engine> 
   try {
     return await openEngine({ db: options.db, activities: options.activities, recover: options.recover, maxPayloadBytes });
   } catch (err) {
-    throw new CliError(`cannot open the database ${options.db}: ${(err as Error).message}`);
+    throw new CliError(`cannot open the database ${redactDb(options.db)}: ${(err as Error).message}`);
   }
 }
 
-/** Commands that read an existing database must not create an empty one by accident. */
+/** Commands that read an existing database must not create an empty one by accident (a PostgreSQL URL names a server's database: it is checked on connect). */
 export function requireExistingDb(db: string | undefined): string {
-  if (!db) throw new CliError('--db PATH is required: the SQLite file the runs were recorded in', 2);
+  if (!db) throw new CliError('--db PATH|URL is required: the SQLite file (or postgres:// URL) the runs were recorded in', 2);
+  if (isPostgresUrl(db)) return db;
   if (db !== ':memory:' && !existsSync(db)) throw new CliError(`database not found: ${db}`);
   return db;
+}
+
+/** A database URL without its password, for messages. */
+export function redactDb(db: string): string {
+  return db.replace(/^(postgres(?:ql)?:\/\/[^:@/]+):[^@]*@/i, '$1:***@');
 }
 
 const HISTORY_PAGE = 5_000;

@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError, Option } from 'commander';
 import { historyCommand } from './history.js';
+import { migrateCommand } from './migrate.js';
 import { instancesCommand } from './instances.js';
 import { CliError, EXIT, type CliIO, writeLine } from './io.js';
 import { resumeCommand } from './resume.js';
@@ -66,7 +67,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   program
     .command('resume')
     .description('reopen a database: finish every unfinished instance (after a crash or stop)')
-    .addOption(new Option('--db <path>', 'SQLite file to resume').makeOptionMandatory())
+    .addOption(new Option('--db <path|url>', 'SQLite file or postgres:// URL to resume').makeOptionMandatory())
     .option('-a, --activities <module>', 'activities module (default: the one recorded by weft run)')
     .option('--answers <file>', 'answers for human tasks and waits (default: the one recorded by weft run)')
     .option('--json', 'print one JSON result object instead of the view')
@@ -78,7 +79,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .command('history')
     .description("print an instance's event log")
     .argument('<id>', 'instance id')
-    .addOption(new Option('--db <path>', 'SQLite file').makeOptionMandatory())
+    .addOption(new Option('--db <path|url>', 'SQLite file or postgres:// URL').makeOptionMandatory())
     .option('--json', 'print the events as JSON')
     .action(async (id: string, options) => setExit(await historyCommand(id, options, io)));
 
@@ -86,7 +87,7 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
     .command('status')
     .description('show where an instance stands: steps, waits, output or error')
     .argument('<id>', 'instance id')
-    .addOption(new Option('--db <path>', 'SQLite file').makeOptionMandatory())
+    .addOption(new Option('--db <path|url>', 'SQLite file or postgres:// URL').makeOptionMandatory())
     .option('--json', 'print the instance state as JSON')
     .option('--at <seq>', 'the state right after event SEQ (time travel)')
     .action(async (id: string, options) => setExit(await statusCommand(id, options, io)));
@@ -94,11 +95,18 @@ export function buildProgram(io: CliIO, setExit: (code: number) => void): Comman
   program
     .command('instances')
     .description('list the instances in a database')
-    .addOption(new Option('--db <path>', 'SQLite file').makeOptionMandatory())
+    .addOption(new Option('--db <path|url>', 'SQLite file or postgres:// URL').makeOptionMandatory())
     .option('--status <list>', 'only these statuses, comma-separated (e.g. waiting,failed)')
     .option('--limit <n>', 'at most n instances (default 100)')
     .option('--json', 'print the list as JSON')
     .action(async (options) => setExit(await instancesCommand(options, io)));
+
+  program
+    .command('migrate')
+    .description('apply the schema migrations a database lacks (SQLite file or postgres:// URL) and print them')
+    .option('--db <path|url>', 'SQLite file or PostgreSQL URL (default: env WEFT_DB, else .weft/weft.db)')
+    .option('--json', 'print {database, applied} as JSON')
+    .action(async (options) => setExit(await migrateCommand(options, io)));
 
   registerServerCommands(program, io, setExit);
 

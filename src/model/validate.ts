@@ -6,7 +6,7 @@
  * loader can attach a line number.
  */
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import AjvDraft7 from 'ajv';
+import { Ajv as AjvDraft7 } from 'ajv';
 import addFormats from 'ajv-formats';
 import { CronExpressionParser } from 'cron-parser';
 import jsonata from 'jsonata';
@@ -612,7 +612,7 @@ export function provablyExhaustive(conditions: string[]): boolean {
 // Values, schemas, times
 
 let ajv2020: InstanceType<typeof Ajv2020> | undefined;
-let ajv07: InstanceType<typeof AjvDraft7.default> | undefined;
+let ajv07: InstanceType<typeof AjvDraft7> | undefined;
 
 /** Compiles a JSON Schema (2020-12 by default, draft-07 when it says so); returns an error message or null. */
 export function compileSchema(schema: unknown): string | null {
@@ -621,7 +621,7 @@ export function compileSchema(schema: unknown): string | null {
     && /draft-0[467]/.test((schema as { $schema: string }).$schema);
   try {
     if (draft7) {
-      ajv07 ??= addFormatsTo(new AjvDraft7.default({ strict: false, addUsedSchema: false, allErrors: false }));
+      ajv07 ??= addFormatsTo(new AjvDraft7({ strict: false, addUsedSchema: false, allErrors: false }));
       ajv07.compile(schema as object);
     } else {
       ajv2020 ??= addFormatsTo(new Ajv2020({ strict: false, addUsedSchema: false, allErrors: false }));

@@ -7,10 +7,14 @@ import type { Command, EngineEvent, HumanTaskInfo, InstanceState, InstanceStatus
 import type { ActivityHandler, ActivityRegistry } from './activity.js';
 import type { LifecycleMessage } from './lifecycle.js';
 import type { RemoteTasks } from './remote-tasks.js';
-import type { HumanTaskRecord } from '../store/types.js';
+import type { Schedules } from './schedules.js';
+import type { HumanTaskRecord, NodeRecord } from '../store/types.js';
 
 export interface EngineOptions {
-  /** SQLite file; default `.weft/weft.db` under the current directory; `:memory:` for tests. */
+  /**
+   * SQLite file (default `.weft/weft.db` under the current directory; `:memory:` for tests), or a
+   * PostgreSQL URL (`postgres://user@host:5432/db`): several engines on one database form a cluster.
+   */
   db?: string;
   activities?: ActivityRegistry;
   /** Snapshot the state every N events (default 100). */
@@ -24,9 +28,23 @@ export interface EngineOptions {
   random?: () => number;
   /** Resume unfinished instances when opening (default true). */
   recover?: boolean;
+  /** This process's id as a node of the cluster (default `node-<pid>-<random>`). */
   nodeId?: string;
+  /** PostgreSQL (`db` is a `postgres://` URL): most pooled connections this process opens (default 10). */
+  poolSize?: number;
+  /**
+   * Delete finished instances (events, snapshots, rows) this many ms after they ended; run by the
+   * leader. Default: keep forever.
+   */
+  retentionMs?: number;
   /** Where engine log lines go (default: nowhere). */
   logger?: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+}
+
+/** A node of the cluster as `listNodes()` reports it. */
+export interface NodeInfo extends NodeRecord {
+  /** Holds the leader lock now (runs the singleton duties). */
+  leader: boolean;
 }
 
 export interface StartOptions {
@@ -162,6 +180,21 @@ export interface Engine {
 
   /** Tasks run by remote workers (claim with lease, heartbeat, guarded completion): runtime/remote-tasks.ts. */
   readonly remote: RemoteTasks;
+
+  /** Cron/interval schedules that start instances (create, list, get, update, pause, resume, delete, trigger): runtime/schedules.ts. */
+  readonly schedules: Schedules;
+
+  /** This process's node id (leases it takes carry it). */
+  readonly nodeId: string;
+  /** The nodes sharing the database (SQLite: this one), alive first, with the one leading now. */
+  listNodes(): Promise<NodeInfo[]>;
+  /** Whether this node runs the singleton duties now (always true on SQLite). */
+  isLeader(): boolean;
+  /**
+   * Registers a singleton duty (cron schedules, …): `start()` when this node becomes leader (at
+   * once if it is), `stop()` when it stops being leader or closes. Returns an unregister function.
+   */
+  onLeadership(duty: { name?: string; start(): void; stop(): void }): () => void;
 
   /** Resolves once the instance is in a terminal status (completed, failed, cancelled, terminated, compensated). */
   waitUntilDone(instanceId: string, options?: { timeoutMs?: number }): Promise<InstanceState>;

@@ -22,6 +22,7 @@ import type { CachedInstance, InstanceCache } from './instance-cache.js';
 import { InstanceLoader } from './loader.js';
 import { NetEffects } from './net-effects.js';
 import { lifecycleMessages, OUTBOX_TOPIC, type LifecycleMessage } from './lifecycle.js';
+import { isTransientStoreError } from './cluster/transient.js';
 
 export interface Pending {
   command: Command;
@@ -36,6 +37,12 @@ export interface Pending {
   /** Generated inside a flush; regenerated rather than retried when its flush fails. */
   followUp?: boolean;
   tries?: number;
+  /**
+   * The engine's own command (an activity result, a timer firing, a worker lease running out):
+   * retried with back-off for as long as the database is unreachable, rather than given up after
+   * a few tries — nobody else would send it again.
+   */
+  persistent?: boolean;
 }
 
 /** What one instance got from a committed flush. */
@@ -66,6 +73,14 @@ export interface CommitHost {
   claimsVoid(): void;
   /** After a successful commit, once per flush, instances in first-touched order. */
   committed(instances: CommittedInstance[]): void;
+  /**
+   * Cluster notification payloads for this flush, sent inside its transaction (undefined: none —
+   * the embedded engine). `commits`: [instance, first seq, last seq]; `unclaimed`: activities of
+   * tasks written that this node did not lease to itself; `earliestTimer`: the earliest timer set.
+   */
+  notice?(commits: Array<[string, number, number]>, unclaimed: string[], earliestTimer: number | undefined): string[] | undefined;
+  /** Several nodes share the store: re-check a core rejection against the store's seq before believing it. */
+  verifyRejections?: boolean;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>): void;
 }
 
@@ -88,6 +103,11 @@ class Work implements CachedInstance, CommittedInstance {
 }
 
 const MAX_TRIES = 5;
+
+/** A command rejected against a state the store has moved past, in a flush that already wrote to it: re-run it in the next flush. */
+class StaleBase extends Error {}
+/** Longest pause between retries of a persistent command while the database is away. */
+const MAX_BACKOFF_MS = 5_000;
 
 export class CommitQueue {
   private queue: Pending[] = [];
@@ -113,8 +133,10 @@ export class CommitQueue {
   }
 
   /** Promise-returning convenience. */
-  send(command: Command, guard?: LeaseGuard): Promise<EngineEvent[]> {
-    return new Promise((resolve, reject) => this.submit(guard ? { command, resolve, reject, guard } : { command, resolve, reject }));
+  send(command: Command, guard?: LeaseGuard, options: { persistent?: boolean } = {}): Promise<EngineEvent[]> {
+    return new Promise((resolve, reject) => this.submit({
+      command, resolve, reject, ...(guard && { guard }), ...(options.persistent && { persistent: true }),
+    }));
   }
 
   /** Resolves once `instanceId` has no uncommitted changes in memory. */
@@ -164,12 +186,14 @@ export class CommitQueue {
       try {
         await this.run(p, work, list);
       } catch (err) {
-        p.reject(err);
+        if (err instanceof StaleBase) deferred.push(p.followUp ? { ...p, followUp: false } : p);
+        else p.reject(err);
       }
     }
     const touched = [...work.values()].filter((w) => w.events.length > 0 || w.create);
     try {
       if (touched.length > 0) await this.commit(touched, work);
+      else for (const w of work.values()) if (w.poisoned) this.cache.delete(w.id); // nothing to commit: still drop half-changed states
     } finally {
       this.dirty.clear();
       if (deferred.length > 0) this.queue.unshift(...deferred);
@@ -213,14 +237,38 @@ export class CommitQueue {
         if (!loaded) throw new CommandRejected('not_found', `instance "${id}" does not exist`);
         w = work.get(id) ?? this.newWork(id, loaded, loaded.state.seq, work);
       }
+      const seqBefore = w.state.seq;
       try {
         events = (await execute(w.compiled, w.state, cmd, ctx)).events;
       } catch (err) {
+        // A rejection must leave the state as it was; if the core emitted before refusing, the
+        // cached state is ahead of anything that will be committed: never keep it.
+        if (err instanceof CommandRejected && w.state.seq !== seqBefore) {
+          w.poisoned = true;
+          this.host.log('warn', 'a rejected command changed the state; the instance will be reloaded', { instanceId: id, command: cmd.type, code: err.code });
+        }
         if (!(err instanceof CommandRejected)) {
           w.poisoned = true;
           this.host.log('error', 'core error while running a command; the instance will be reloaded', { instanceId: id, command: cmd.type, error: String(err) });
+          throw err;
         }
-        throw err;
+        // Several nodes: a rejection computed from a cached state is believed only once the
+        // state is known to be current (another node may have committed meanwhile, e.g. the
+        // TimerScheduled a FireTimer needs).
+        if (!this.host.verifyRejections || !(await this.behindStore(w))) throw err;
+        if (w.events.length > 0 || w.callers.length > 0 || w.create) throw new StaleBase(); // this flush's writes to it will conflict anyway
+        this.host.log('debug', 'rejection computed from a stale cached state; reloading', { instanceId: id, command: cmd.type });
+        work.delete(id);
+        this.cache.delete(id);
+        const fresh = await this.loader.load(id);
+        if (!fresh) throw new CommandRejected('not_found', `instance "${id}" does not exist`);
+        w = this.newWork(id, fresh, fresh.state.seq, work);
+        try {
+          events = (await execute(w.compiled, w.state, cmd, ctx)).events;
+        } catch (again) {
+          if (!(again instanceof CommandRejected)) w.poisoned = true;
+          throw again;
+        }
       }
     }
     for (let i = 0; i < events.length; i++) w.events.push(events[i]);
@@ -231,6 +279,12 @@ export class CommitQueue {
     const fx = deriveEffects(w.compiled, events, w.state);
     w.fx.add(fx);
     this.followUps(w, fx, list);
+  }
+
+  /** The store has events of this instance that the state `w` started from lacks. */
+  private async behindStore(w: Work): Promise<boolean> {
+    const row = await this.store.getInstance(w.id);
+    return row !== undefined && row.seq !== w.baseSeq;
   }
 
   private newWork(id: string, entry: CachedInstance, baseSeq: number, work: Map<string, Work>): Work {
@@ -275,11 +329,22 @@ export class CommitQueue {
     const writes: InstanceWrite[] = [];
     // One outbox row per flush carries every lifecycle message of the batch (cheap on the hot path).
     const messages: LifecycleMessage[] = [];
+    const noticed = this.host.notice !== undefined;
+    const commits: Array<[string, number, number]> = [];
+    const unclaimed = new Set<string>();
+    let earliestTimer: number | undefined;
     for (const w of touched) {
       lifecycleMessages(w.id, w.events, messages);
       const effects: RowEffects = w.fx.rows();
       const claims = effects.tasksToSchedule && effects.tasksToSchedule.length > 0 ? this.host.planClaims(effects.tasksToSchedule, now) : undefined;
       if (claims && claims.length > 0) effects.claims = w.claims = claims;
+      if (noticed) {
+        if (w.events.length > 0) commits.push([w.id, w.baseSeq + 1, w.state.seq]);
+        if ((effects.tasksToSchedule?.length ?? 0) > (claims?.length ?? 0)) {
+          for (const t of effects.tasksToSchedule!) if (!claims?.some((c) => c.taskId === t.taskId)) unclaimed.add(t.activity);
+        }
+        w.fx.forEachTimerSet((dueAt) => { if (earliestTimer === undefined || dueAt < earliestTimer) earliestTimer = dueAt; });
+      }
       const s = w.state;
       const write: InstanceWrite = {
         instanceId: w.id,
@@ -296,8 +361,13 @@ export class CommitQueue {
       if (every > 0 && Math.floor(w.baseSeq / every) !== Math.floor(s.seq / every)) write.snapshot = { seq: s.seq, state: s };
       writes.push(write);
     }
+    const notify = noticed ? this.host.notice!(commits, [...unclaimed], earliestTimer) : undefined;
     try {
-      await this.store.commit({ now, instances: writes, ...(messages.length > 0 && { outbox: [{ topic: OUTBOX_TOPIC, payload: messages }] }) });
+      await this.store.commit({
+        now, instances: writes,
+        ...(messages.length > 0 && { outbox: [{ topic: OUTBOX_TOPIC, payload: messages }] }),
+        ...(notify && notify.length > 0 && { notify }),
+      });
     } catch (err) {
       this.host.claimsVoid();
       this.failed(err, work);
@@ -318,7 +388,8 @@ export class CommitQueue {
     this.dirty.clear();
     for (const w of work.values()) this.cache.delete(w.id);
     const conflict = err instanceof SeqConflictError || err instanceof DuplicateInstanceError || err instanceof LeaseLostError;
-    this.host.log(conflict ? 'debug' : 'error', 'commit failed', { error: String(err), instances: work.size });
+    const transient = !conflict && isTransientStoreError(err);
+    this.host.log(conflict ? 'debug' : transient ? 'warn' : 'error', 'commit failed', { error: String(err), instances: work.size });
     for (const w of work.values()) {
       for (const p of w.callers) {
         if (p.followUp) continue; // regenerated when its origin is retried
@@ -331,8 +402,13 @@ export class CommitQueue {
           p.reject(new CommandRejected('stale', err.message));
           continue;
         }
-        const tries = (p.tries ?? 0) + 1;
-        if (tries < MAX_TRIES) retry.push({ ...p, tries });
+        // A conflict names one instance: only its callers spend a try. The others were innocent
+        // bystanders of the batch; counting against them would let a burst of stale completions
+        // (leases taken over after a node died) fail unrelated starts and commands.
+        const culprit = conflict ? (err as SeqConflictError | DuplicateInstanceError | LeaseLostError).instanceId : undefined;
+        const tries = (p.tries ?? 0) + (culprit !== undefined && w.id !== culprit ? 0 : 1);
+        // The engine's own commands outlast a database restart (conflicts between nodes, too).
+        if (tries < MAX_TRIES || (p.persistent && (conflict || transient))) retry.push({ ...p, tries });
         else p.reject(err);
       }
     }
@@ -342,7 +418,7 @@ export class CommitQueue {
       return;
     }
     // Storage trouble (busy, I/O): back off a little before trying again.
-    const delay = 20 * 2 ** Math.min(...retry.map((p) => p.tries ?? 1));
+    const delay = Math.min(MAX_BACKOFF_MS, 20 * 2 ** Math.min(8, ...retry.map((p) => p.tries ?? 1)));
     setTimeout(() => {
       if (this.closed) { for (const p of retry) p.reject(err); return; }
       this.queue.unshift(...retry);

@@ -40,7 +40,12 @@ class Running {
   /** Created on first use of `ctx.signal` (most handlers never look). */
   controller?: AbortController;
 
-  constructor(readonly key: string, readonly row: TaskRow, public lease: Lease, public lastBeat: number) {}
+  /** Until when the store is known to hold our lease (the last write or renewal that succeeded). */
+  confirmedUntil: number;
+
+  constructor(readonly key: string, readonly row: TaskRow, public lease: Lease, public lastBeat: number) {
+    this.confirmedUntil = lease.expiresAt;
+  }
 
   abort(reason: string): void {
     this.controller?.abort(new Error(reason));
@@ -91,6 +96,12 @@ const key = (instanceId: string, taskId: string) => `${instanceId}\u0000${taskId
 
 export class Dispatcher {
   private readonly running = new Map<string, Running>();
+  /**
+   * Finished runs whose result is not committed yet: their leases are still renewed, so a slow
+   * commit (a loaded database, a reconnect) does not let the lease run out and the task be
+   * claimed and run again while its result is on the way.
+   */
+  private readonly completing = new Map<string, Running>();
   private reserved = 0;
   /** Runnable tasks may be waiting in the store (capacity was full, or recovery). */
   private backlog = false;
@@ -239,9 +250,20 @@ export class Dispatcher {
     this.settle(run);
     if (command.type === 'FailActivity' && run.details !== undefined) this.carry(run.key, run.details);
     this.notify('finished', run, error ?? (command.type === 'FailActivity' ? command.error.message : undefined));
-    this.o.submit(command, { taskId: run.row.taskId, token: run.lease.token }).catch((err) => {
+    this.completing.set(run.key, run);
+    this.ensureKeeper();
+    const done = () => { if (this.completing.get(run.key) === run) this.completing.delete(run.key); };
+    this.o.submit(command, { taskId: run.row.taskId, token: run.lease.token }).then(done, (err) => {
+      done();
       const rejected = err instanceof CommandRejected;
-      this.o.log(rejected ? 'debug' : 'warn', `${command.type} not recorded`, { instanceId: run.row.instanceId, taskId: run.row.taskId, error: String(err) });
+      const r = run.row;
+      if (rejected && err.code === 'stale') {
+        // Our lease was taken over (a dead-node sweep, an expiry while the database was away): the
+        // token guard refused the result, so the holder of the new lease records it instead.
+        this.o.log('warn', 'completion refused: lease lost', { instanceId: r.instanceId, taskId: r.taskId, attempt: r.attempt, command: command.type });
+      } else {
+        this.o.log(rejected ? 'debug' : 'warn', `${command.type} not recorded`, { instanceId: r.instanceId, taskId: r.taskId, error: String(err) });
+      }
       // Not a verdict of the core but a storage failure: the task row is still there, leased to us.
       // Once the lease runs out, look for it again (it re-runs from the same attempt).
       if (!rejected && !this.closed) setTimeout(() => this.poke(), this.o.leaseMs + 10).unref();
@@ -297,13 +319,13 @@ export class Dispatcher {
   }
 
   private async renew(): Promise<void> {
-    if (this.running.size === 0) {
+    if (this.running.size === 0 && this.completing.size === 0) {
       // Idle: stop ticking until the next task starts (cheaper than stopping after every task).
       if (this.keeper) { clearInterval(this.keeper); this.keeper = undefined; }
       return;
     }
     const now = this.o.clock();
-    const due = [...this.running.values()].filter((r) => r.detailsDirty || r.lease.expiresAt - now < this.o.leaseMs / 2);
+    const due = [...this.running.values(), ...this.completing.values()].filter((r) => r.detailsDirty || r.lease.expiresAt - now < this.o.leaseMs / 2);
     if (due.length === 0) return;
     const renewals = due.map((r) => {
       r.lease = { ...r.lease, expiresAt: now + this.o.leaseMs };
@@ -313,12 +335,25 @@ export class Dispatcher {
     });
     try {
       const lost = await this.o.store.renewLeases(renewals);
-      for (const k of lost) {
-        const run = this.running.get(key(k.instanceId, k.taskId));
-        if (run) { this.o.log('warn', 'lease lost; aborting activity', { instanceId: k.instanceId, taskId: k.taskId }); this.abort(run, 'lease lost'); }
+      const lostKeys = new Set(lost.map((k) => key(k.instanceId, k.taskId)));
+      for (const r of due) if (!lostKeys.has(r.key)) r.confirmedUntil = Math.max(r.confirmedUntil, r.lease.expiresAt);
+      for (const r of due) {
+        if (!lostKeys.has(r.key)) continue;
+        // Only the run whose token was renewed (a newer attempt of the same task may run meanwhile).
+        if (this.completing.get(r.key) === r) { this.completing.delete(r.key); continue; }
+        if (this.running.get(r.key) === r) { this.o.log('warn', 'lease lost; aborting activity', { instanceId: r.row.instanceId, taskId: r.row.taskId }); this.abort(r, 'lease lost'); }
       }
     } catch (err) {
       this.o.log('error', 'renewing leases failed', { error: String(err) });
+      // The database is away: a lease whose last confirmed expiry has passed may be someone
+      // else's now. Stop that work; its result would be refused by the token guard anyway.
+      const now = this.o.clock();
+      for (const r of due) {
+        if (r.confirmedUntil < now && this.running.get(r.key) === r) {
+          this.o.log('warn', 'lease could not be renewed in time; aborting activity', { instanceId: r.row.instanceId, taskId: r.row.taskId });
+          this.abort(r, 'lease lost');
+        }
+      }
     }
   }
 
@@ -344,6 +379,7 @@ export class Dispatcher {
   close(): void {
     this.closed = true;
     if (this.keeper) { clearInterval(this.keeper); this.keeper = undefined; }
+    this.completing.clear();
     for (const run of [...this.running.values()]) {
       run.settled = true;
       if (run.timeout) clearTimeout(run.timeout);

@@ -10,11 +10,18 @@ import { DEFAULT_MAX_PAYLOAD_BYTES } from '../core/machine.js';
 import type { Command, EngineEvent, InstanceState } from '../core/types.js';
 import { TERMINAL_STATUSES } from '../core/types.js';
 import type { Definition } from '../model/schema.js';
+import { PostgresStore, NOTIFY_CHANNEL, openPostgresStore } from '../store/postgres/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import type { InstanceRecord, Store } from '../store/types.js';
+import { Coherence } from './cluster/coherence.js';
+import { PeriodicDuty, purgeExpired, sweepDeadNodes } from './cluster/duties.js';
+import { currentLeader, LeaderElection, PgLeaderLock, type LeaderDuty } from './cluster/leader.js';
+import { decodeNotice, encodeNotice, type ClusterNotice } from './cluster/messages.js';
+import { NodeRegistry } from './cluster/nodes.js';
+import { NotificationListener } from './cluster/notifications.js';
 import { ActivityRegistry, type ActivityHandler } from './activity.js';
 import type {
-  CommittedBatch, DeployOptions, DeployResult, Engine, EngineEventMap, EngineOptions, HumanTaskRow, InstanceSummary, StartOptions,
+  CommittedBatch, NodeInfo, DeployOptions, DeployResult, Engine, EngineEventMap, EngineOptions, HumanTaskRow, InstanceSummary, StartOptions,
 } from './api.js';
 import { CommitQueue, type CommittedInstance } from './commit-queue.js';
 import { Definitions } from './definitions.js';
@@ -26,6 +33,7 @@ import { InstanceCache } from './instance-cache.js';
 import { TimerService } from './timers.js';
 import { Waiters } from './waiters.js';
 import { RemoteTasks } from './remote-tasks.js';
+import { ScheduleService } from './schedules.js';
 
 export const DEFAULT_DB = '.weft/weft.db';
 
@@ -41,11 +49,45 @@ export interface EngineInternals {
   remoteLeaseMs?: number;
   /** State-space bound of the soundness check at deploy (default the verifier's, 100,000). */
   verifyMaxStates?: number;
+  /** How often this node writes its heartbeat, ms (default 2,000). */
+  heartbeatMs?: number;
+  /** A node without a heartbeat for this long is dead: its leases are released (default 10,000). */
+  deadAfterMs?: number;
+  /** How often a follower tries to become leader and a leader checks its lock, ms (default 3,000). */
+  leaderRetryMs?: number;
+  /** PostgreSQL: the slow fallback poll (expired leases, due timers, missed notices), ms (default 5,000). */
+  pollMs?: number;
+  /** How often the leader runs retention when `retentionMs` is set, ms (default 60,000). */
+  retentionIntervalMs?: number;
+  /** PostgreSQL: LISTEN for other nodes' notices (default true; tests turn it off to force stale caches). */
+  listen?: boolean;
 }
 
-export async function openEngine(options: EngineOptions = {}): Promise<Engine> {
-  const store = new SqliteStore(options.db ?? DEFAULT_DB);
-  return openEngineWithStore(store, options);
+/** `postgres://…` / `postgresql://…` is a PostgreSQL database; anything else a SQLite file. */
+export function isPostgresUrl(db: string | undefined): boolean {
+  return db !== undefined && /^postgres(ql)?:\/\//i.test(db);
+}
+
+/** Opens the store `db` names: a PostgreSQL URL (migrations applied under the advisory lock) or a SQLite file. */
+export async function openStore(db: string = DEFAULT_DB, options: { poolSize?: number } = {}): Promise<Store> {
+  if (isPostgresUrl(db)) {
+    return openPostgresStore(db, {
+      ...(options.poolSize !== undefined && { poolSize: options.poolSize }),
+      // A node cut off from the database must fail its statements (and retry) rather than hang
+      // its commit queue on a socket that will never answer. Far above any statement's normal time.
+      queryTimeoutMs: 60_000,
+    });
+  }
+  // Another scheme's URL must not silently become a file under ./scheme:/…
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(db) && !/^file:/i.test(db)) {
+    throw new Error(`unsupported database URL "${db.split('://')[0]}://…": use a SQLite file path or postgres://user@host:5432/db`);
+  }
+  return new SqliteStore(db);
+}
+
+export async function openEngine(options: EngineOptions = {}, internals: EngineInternals = {}): Promise<Engine> {
+  const store = await openStore(options.db, { ...(options.poolSize !== undefined && { poolSize: options.poolSize }) });
+  return openEngineWithStore(store, options, internals);
 }
 
 /** Opens an engine on a store the caller created (any backend); the engine closes it. */
@@ -58,7 +100,6 @@ export async function openEngineWithStore(store: Store, options: EngineOptions =
 class EmbeddedEngine implements Engine {
   readonly activities: ActivityRegistry;
   private readonly clock: () => number;
-  private readonly nodeId: string;
   private readonly maxPayloadBytes: number;
   private readonly log: NonNullable<EngineOptions['logger']>;
   private readonly cache: InstanceCache;
@@ -72,9 +113,23 @@ class EmbeddedEngine implements Engine {
   private readonly starting = new Map<string, Promise<string>>();
   /** Remote workers' claims, heartbeats and guarded completions (runtime/remote-tasks.ts). */
   readonly remote: RemoteTasks;
+  /** Cron/interval schedules that start instances (runtime/schedules.ts). */
+  readonly schedules: ScheduleService;
+  readonly nodeId: string;
   private closed = false;
+  private opened = false;
+  // ---- cluster (runtime/cluster): every node registers; PostgreSQL adds LISTEN/NOTIFY and the leader lock
+  private readonly leader: LeaderElection;
+  private readonly nodes: NodeRegistry;
+  private readonly coherence: Coherence;
+  private listener?: NotificationListener;
+  private poller?: NodeJS.Timeout;
+  /** Instances someone on this node waits on (`waitUntil`), with how many waiters. */
+  private readonly watching = new Map<string, number>();
+  private readonly internals: EngineInternals;
 
   constructor(private readonly store: Store, private readonly options: EngineOptions, internals: EngineInternals) {
+    this.internals = internals;
     this.clock = options.clock ?? Date.now;
     const random = options.random ?? Math.random;
     this.nodeId = options.nodeId ?? newNodeId();
@@ -88,16 +143,23 @@ class EmbeddedEngine implements Engine {
     this.definitions = new Definitions(store, this.clock, internals.verifyMaxStates);
     this.dispatcher = new Dispatcher({
       store, registry: this.activities, nodeId: this.nodeId, concurrency: options.concurrency ?? 1000, leaseMs, clock: this.clock,
-      submit: (command, guard) => this.queue.send(command, guard),
+      submit: (command, guard) => this.queue.send(command, guard, { persistent: true }),
       notice: (n) => { if (this.emitter.has('activity')) this.emitter.emit('activity', n); },
       log: this.log,
     });
-    this.timers = new TimerService({ store, nodeId: this.nodeId, clock: this.clock, leaseMs, submit: (c) => this.queue.send(c), log: this.log });
+    this.timers = new TimerService({ store, nodeId: this.nodeId, clock: this.clock, leaseMs, submit: (c) => this.queue.send(c, undefined, { persistent: true }), log: this.log });
     this.remote = new RemoteTasks({
-      store, clock: this.clock, log: this.log, submit: (command, guard) => this.queue.send(command, guard),
+      store, clock: this.clock, log: this.log, submit: (command, guard, o) => this.queue.send(command, guard, o),
       ...(internals.remoteLeaseMs !== undefined && { leaseMs: internals.remoteLeaseMs }),
     });
     this.relay = new OutboxRelay(store, (m) => this.emitter.emit('lifecycle', m), this.log);
+    // SCHEDULES (1/3): constructed here; `start()` at the end of open(), `stop()` in close().
+    this.schedules = new ScheduleService({
+      store, clock: this.clock, nodeId: this.nodeId, leaseMs, log: this.log,
+      start: (definitionId, input, o) => this.start(definitionId, input, o),
+      definitionNamespace: async (id, version) => this.definitions.namespaceOf((await this.definitions.resolve(id, version)).id) ?? 'default',
+      onLifecycle: (listener) => this.emitter.on('lifecycle', listener),
+    });
     this.queue = new CommitQueue(store, this.cache, this.definitions, {
       now: this.clock,
       random,
@@ -107,23 +169,177 @@ class EmbeddedEngine implements Engine {
       planClaims: (tasks, now) => this.dispatcher.planClaims(tasks, now),
       claimsVoid: () => this.dispatcher.claimsVoid(),
       committed: (instances) => this.committed(instances),
+      ...(this.clustered && { notice: (commits, unclaimed, earliestTimer) => this.notice(commits, unclaimed, earliestTimer), verifyRejections: true }),
+      log: this.log,
+    });
+    this.leader = new LeaderElection({
+      ...(store instanceof PostgresStore && { lock: new PgLeaderLock(store.url, this.nodeId) }),
+      ...(internals.leaderRetryMs !== undefined && { retryMs: internals.leaderRetryMs }),
+      log: this.log,
+    });
+    this.nodes = new NodeRegistry({
+      store, nodeId: this.nodeId, capabilities: () => this.activities.names(), capacity: options.concurrency ?? 1000,
+      clock: this.clock, heartbeatMs: internals.heartbeatMs ?? 2_000, log: this.log,
+    });
+    this.coherence = new Coherence({
+      store, cache: this.cache,
+      settled: (id) => this.queue.settled(id),
+      isDirty: (id) => this.queue.isDirty(id),
+      load: (id) => this.queue.loader.load(id),
+      watched: (id) => this.watching.has(id),
+      watchedIds: () => this.watching.keys(),
+      listening: () => this.emitter.has('committed'),
+      deliver: (instanceId, events, state) => {
+        const ns = this.definitions.namespaceOf(state.definitionId);
+        this.emitter.emit('committed', { instanceId, events, state, ...(ns !== undefined && { namespace: ns }) });
+      },
+      notifyWaiters: (id, state) => this.waiters.notify(id, state),
       log: this.log,
     });
   }
 
+  /** Several nodes may share the database (PostgreSQL): notices, leader lock, fallback poll. */
+  private get clustered(): boolean {
+    return this.store instanceof PostgresStore;
+  }
+
   async open(): Promise<void> {
-    if (this.options.recover === false) return;
-    // Lifecycle messages a crash left undelivered: on the next turn, so that listeners attached
-    // right after `await openEngine()` receive them.
-    setImmediate(() => { if (!this.closed) this.relay.poke(); });
+    // Read-only uses (the CLI's status/history) are not nodes: nothing runs, nothing registers.
+    if (this.options.recover === false) {
+      if (this.clustered) this.relay.setActive(false); // the leader relays; a reader must not delete rows
+      return;
+    }
     // Embedded: this process owns the file, so every lease left behind belongs to a dead process.
-    // A shared database (PostgreSQL) must not do this: other nodes' leases run out on their own.
+    // A shared database (PostgreSQL) must not do this: other nodes' leases are released by the
+    // leader's dead-node sweep, or run out on their own.
     if (this.store.backend === 'sqlite') {
       const released = await this.store.releaseLeases();
       if (released > 0) this.log('info', 'recovering tasks left running by a previous process', { tasks: released });
     }
+    await this.nodes.start();
+    // Singleton duties. The outbox relay is one of them: on PostgreSQL one relay reads and deletes
+    // rows for the whole cluster (see outbox-relay.ts).
+    this.relay.setActive(false);
+    this.leader.add({ name: 'outbox relay', start: () => this.relay.setActive(true, this.opened), stop: () => this.relay.setActive(false) });
+    const heartbeatMs = this.internals.heartbeatMs ?? 2_000;
+    this.leader.add(new PeriodicDuty('dead-node sweep', heartbeatMs, async () => {
+      await sweepDeadNodes({
+        store: this.store, clock: this.clock, deadAfterMs: this.internals.deadAfterMs ?? 10_000, log: this.log,
+        self: this.nodeId, heartbeat: () => this.nodes.heartbeatNow(),
+        announce: () => this.announce({ n: this.nodeId, t: 1, tm: this.clock() }),
+      });
+    }, this.log));
+    const retentionMs = this.options.retentionMs;
+    if (retentionMs !== undefined) {
+      this.leader.add(new PeriodicDuty('retention', this.internals.retentionIntervalMs ?? 60_000, async () => {
+        await purgeExpired({ store: this.store, clock: this.clock, retentionMs, log: this.log });
+      }, this.log));
+    }
+    if (this.store instanceof PostgresStore && this.internals.listen !== false) {
+      this.listener = new NotificationListener({
+        url: this.store.url, channel: NOTIFY_CHANNEL, log: this.log,
+        onMessage: (payload) => this.onNotice(payload),
+        onReconnect: () => this.missedNotices(),
+      });
+      try {
+        await this.listener.start();
+      } catch (err) {
+        this.log('warn', 'could not LISTEN for other nodes yet; retrying in the background', { error: String(err) });
+        void this.listener.check();
+      }
+    }
+    // SCHEDULES (2/3): fire due schedules while this node is the leader (one firing side per
+    // cluster; on SQLite at once). `stop()` when leadership is lost, and in close().
+    let schedulesStarted: Promise<void> | undefined;
+    this.leader.add({
+      name: 'cron schedules',
+      start: () => { schedulesStarted = this.schedules.start(); },
+      stop: () => { void this.schedules.stop(); },
+    });
+    await this.leader.start();
+    await schedulesStarted; // when this node leads from the start, open() resolves with schedules armed
+    if (this.clustered) {
+      // The slow fallback: leases that ran out, timers due on a dead node, notices lost in transit.
+      this.poller = setInterval(() => this.pollOnce(), this.internals.pollMs ?? 5_000);
+      this.poller.unref();
+    }
     this.dispatcher.poke();
     await this.timers.start();
+    this.opened = true;
+    // Lifecycle messages a crash left undelivered: on the next turn, so that listeners attached
+    // right after `await openEngine()` receive them.
+    setImmediate(() => { if (!this.closed) this.relay.poke(); });
+  }
+
+  /** Registers a singleton duty (cron schedules, …): started while this node is the leader, stopped when it stops being leader. */
+  onLeadership(duty: LeaderDuty): () => void {
+    return this.leader.add(duty);
+  }
+
+  isLeader(): boolean {
+    return this.leader.isLeader;
+  }
+
+  async listNodes(): Promise<NodeInfo[]> {
+    const nodes = await this.store.listNodes();
+    const store = this.store;
+    const leader = store instanceof PostgresStore
+      ? await currentLeader(async (text, values) => (await store.pool.query<{ app: string | null }>(text, values)).rows)
+      : this.leader.isLeader ? this.nodeId : undefined;
+    return nodes.map((n) => ({ ...n, leader: n.id === leader }));
+  }
+
+  // ------------------------------------------------------------------ cluster notices
+
+  /** The notification payloads of one flush (PostgreSQL only). */
+  private notice(commits: Array<[string, number, number]>, unclaimed: string[], earliestTimer: number | undefined): string[] | undefined {
+    if (commits.length === 0 && unclaimed.length === 0 && earliestTimer === undefined) return undefined;
+    const n: ClusterNotice = { n: this.nodeId };
+    if (commits.length > 0) n.c = commits;
+    if (unclaimed.length > 0) { n.t = 1; n.a = unclaimed; }
+    if (earliestTimer !== undefined) n.tm = earliestTimer;
+    return encodeNotice(n);
+  }
+
+  /** A notice outside a commit (released leases): to the other nodes, and acted on here too. */
+  private async announce(n: ClusterNotice): Promise<void> {
+    this.onNoticeFrom(n, true);
+    if (this.store instanceof PostgresStore) await this.store.notify(encodeNotice(n));
+  }
+
+  private onNotice(payload: string): void {
+    const n = decodeNotice(payload);
+    if (!n || n.n === this.nodeId || this.closed) return;
+    this.onNoticeFrom(n, false);
+  }
+
+  private onNoticeFrom(n: ClusterNotice, own: boolean): void {
+    if (n.t) {
+      // Claim only when this node runs one of the activities (a claim is a query per notice).
+      if (!n.a || n.a.some((a) => this.activities.has(a))) this.dispatcher.poke();
+      this.remote.workAvailable();
+    }
+    if (n.tm !== undefined) this.timers.note(n.tm);
+    if (n.c && n.c.length > 0 && !own) {
+      this.relay.poke(); // the leader relays every node's outbox rows
+      this.coherence.commits(n.c);
+    }
+  }
+
+  /** The listener was away: anything may have happened. Look once, as after a restart. */
+  private missedNotices(): void {
+    if (this.closed) return;
+    this.coherence.missed();
+    this.pollOnce();
+  }
+
+  private pollOnce(): void {
+    if (this.closed) return;
+    this.dispatcher.poke();
+    this.timers.poll();
+    this.remote.workAvailable();
+    this.relay.poke();
+    void this.listener?.check();
   }
 
   private committed(instances: CommittedInstance[]): void {
@@ -326,15 +542,38 @@ class EmbeddedEngine implements Engine {
     return row;
   }
 
+  /** Test hook: resolves once notices received so far are applied. */
+  coherenceIdle(): Promise<void> {
+    return this.coherence.idle();
+  }
+
   waitUntilDone(instanceId: string, options: { timeoutMs?: number } = {}): Promise<InstanceState> {
     return this.waitUntil(instanceId, (s) => TERMINAL_STATUSES.has(s.status), options);
   }
 
   async waitUntil(instanceId: string, predicate: (state: InstanceState) => boolean, options: { timeoutMs?: number } = {}): Promise<InstanceState> {
     const { promise, check, cancel } = this.waiters.add(instanceId, predicate, options.timeoutMs);
-    const state = await this.liveState(instanceId);
+    // Commits by other nodes reach waiters only for instances known to be waited on.
+    this.watching.set(instanceId, (this.watching.get(instanceId) ?? 0) + 1);
+    let watched = true;
+    const unwatch = () => {
+      if (!watched) return;
+      watched = false;
+      const left = (this.watching.get(instanceId) ?? 1) - 1;
+      if (left <= 0) this.watching.delete(instanceId); else this.watching.set(instanceId, left);
+    };
+    promise.then(unwatch, unwatch);
+    let state: InstanceState | undefined;
+    try {
+      state = await this.liveState(instanceId);
+    } catch (err) {
+      cancel();
+      unwatch();
+      throw err;
+    }
     if (!state) {
       cancel();
+      unwatch();
       throw new CommandRejected('not_found', `instance "${instanceId}" does not exist`);
     }
     check(state);
@@ -348,15 +587,22 @@ class EmbeddedEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    if (this.poller) clearInterval(this.poller);
     this.dispatcher.close();
     this.remote.close();
     this.timers.close();
+    await this.schedules.stop(); // SCHEDULES (3/3): before the queue drains, so fires under way can commit
     await this.queue.drain();
     this.queue.close();
     await this.relay.idle();
     this.waiters.rejectAll(new Error('engine closed'));
     try {
-      await this.store.releaseLeases(this.nodeId);
+      await this.leader.close();
+      await this.listener?.close();
+      await this.nodes.close();
+      const released = await this.store.releaseLeases(this.nodeId);
+      // Others may take the released work at once rather than at their next poll.
+      if (released > 0 && this.store instanceof PostgresStore) await this.store.notify(encodeNotice({ n: this.nodeId, t: 1, tm: this.clock() })).catch(() => undefined);
     } finally {
       await this.store.close();
     }

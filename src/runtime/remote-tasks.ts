@@ -19,7 +19,8 @@ import type { LeaseGuard, Store, StoredTask } from '../store/types.js';
 
 export interface RemoteTasksOptions {
   store: Store;
-  submit: (command: Command, guard: LeaseGuard) => Promise<EngineEvent[]>;
+  /** `persistent`: the engine's own command, retried while the database is away (a lease running out). */
+  submit: (command: Command, guard: LeaseGuard, options?: { persistent?: boolean }) => Promise<EngineEvent[]>;
   clock: () => number;
   /** Default lease of a remote task, ms (default 30 s); shortened to the task's heartbeat timeout. */
   leaseMs?: number;
@@ -309,6 +310,7 @@ export class RemoteTasks {
         await this.o.submit(
           { type: 'FailActivity', instanceId: t.instanceId, taskId: t.taskId, attempt: t.attempt, error, by: 'server' },
           { taskId: t.taskId, token: t.token },
+          { persistent: true },
         );
       } catch (err) {
         if (!(err instanceof CommandRejected)) this.o.log('error', 'failing an expired remote task failed', { error: String(err) });
@@ -346,6 +348,11 @@ export class RemoteTasks {
     const every = Math.max(50, Math.min(this.leaseMs / 4, 1000));
     this.reaper = setInterval(() => void this.reap(), every);
     this.reaper.unref();
+  }
+
+  /** Tasks may be claimable (another node wrote or released some): wake the long-polls to look. */
+  workAvailable(): void {
+    if (this.pollers.size > 0) this.wake();
   }
 
   private wake(): void {

@@ -41,6 +41,18 @@ export class TimerService {
     this.armAt(dueAt);
   }
 
+  /**
+   * Looks for due timers now (the cluster's slow fallback: timers whose lease ran out on a node
+   * that died, notices missed while the listener was away).
+   */
+  poll(): void {
+    if (this.closed || this.firing) return;
+    if (this.handle) clearTimeout(this.handle);
+    this.handle = undefined;
+    this.armedFor = undefined;
+    void this.fire();
+  }
+
   /** Arms the one timeout for `dueAt` unless it is already armed for an earlier time. */
   private armAt(dueAt: number): void {
     if (this.closed) return;
@@ -81,15 +93,25 @@ export class TimerService {
     this.o.submit(command).catch((err) => {
       if (this.closed) return;
       if (err instanceof CommandRejected && (err.code === 'not_found' || err.code === 'stale' || err.code === 'invalid_state')) {
-        // The instance no longer knows this timer (or is gone): the row is an orphan.
+        // The instance no longer knows this timer (or is gone): the row is an orphan. The commit
+        // queue re-checked the rejection against the store's latest state; still, delete only the
+        // row we fired — a timer with the same id set again meanwhile (the next retry of a task)
+        // has another due time and must stay.
         this.o.log('debug', 'dropping a timer the instance no longer has', { instanceId: t.instanceId, timerId: t.timerId, reason: err.message });
-        this.o.store.deleteTimers([{ instanceId: t.instanceId, timerId: t.timerId }]).catch(() => undefined);
+        void this.dropOrphan(t);
         return;
       }
       // Not committed: the timer's lease expires and it becomes due again.
       this.o.log('warn', 'firing a timer failed; it will be retried', { instanceId: t.instanceId, timerId: t.timerId, error: String(err) });
       this.armAt(this.o.clock() + this.o.leaseMs + 10);
     });
+  }
+
+  private async dropOrphan(t: TimerRow): Promise<void> {
+    try {
+      const now = (await this.o.store.listTimers(t.instanceId)).find((x) => x.timerId === t.timerId);
+      if (now && now.dueAt === t.dueAt) await this.o.store.deleteTimers([{ instanceId: t.instanceId, timerId: t.timerId }]);
+    } catch { /* left for the next firing */ }
   }
 
   private async rearm(): Promise<void> {

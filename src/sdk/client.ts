@@ -6,7 +6,10 @@
 import type { Definition } from '../model/schema.js';
 import type { EngineEvent, InstanceState, InstanceStatus } from '../core/types.js';
 import type { HumanTaskRow, InstanceSummary } from '../runtime/api.js';
+import type { ScheduleInfo, ScheduleInput, ScheduleUpdate } from '../runtime/schedules.js';
+import type { ScheduleOverlap, ScheduleRun } from '../store/types.js';
 import type { HeartbeatAnswer, HeartbeatRequest, QueueInfo, RemoteTask, WorkerInfo } from '../runtime/remote-tasks.js';
+import type { NodeInfo } from '../runtime/api.js';
 import type { VerificationReport } from '../verify/verify.js';
 import { watch, type WatchOptions, type Watcher } from './watch.js';
 
@@ -213,6 +216,8 @@ export class WeftClient {
   }
 
   // -------------------------------------------------------------- workers and queues
+  /** The engine nodes sharing the server's database, alive first, with the leader marked. */
+  async nodes(): Promise<NodeInfo[]> { return (await this.request<{ items: NodeInfo[] }>('GET', '/api/v1/nodes')).items; }
   async workers(): Promise<WorkerInfo[]> { return (await this.request<{ items: WorkerInfo[] }>('GET', '/api/v1/workers')).items; }
   async queues(): Promise<QueueInfo[]> { return (await this.request<{ items: QueueInfo[] }>('GET', '/api/v1/queues')).items; }
   async pollTasks(workerId: string, body: { activities: string[]; capacity?: number; max?: number; waitMs?: number; queues?: Array<string | null> }, signal?: AbortSignal): Promise<RemoteTask[]> {
@@ -228,6 +233,25 @@ export class WeftClient {
     return this.request('POST', `/api/v1/workers/${enc(workerId)}/fail`, r);
   }
   leave(workerId: string): Promise<void> { return this.request('DELETE', `/api/v1/workers/${enc(workerId)}`); }
+
+  // -------------------------------------------------------------- schedules (docs/schedules.md)
+  async listSchedules(q: { definitionId?: string } = {}): Promise<ScheduleInfo[]> {
+    return (await this.request<{ items: ScheduleInfo[] }>('GET', `/api/v1/schedules${q.definitionId ? `?definitionId=${enc(q.definitionId)}` : ''}`)).items;
+  }
+  /** 400 names the bad field (cron, timezone, overlap, …); 409 `already_exists`; 422 `unknown_definition`. */
+  createSchedule(s: ScheduleInput): Promise<ScheduleInfo> { return this.request('POST', '/api/v1/schedules', s); }
+  getSchedule(id: string): Promise<ScheduleInfo> { return this.request('GET', `/api/v1/schedules/${enc(id)}`); }
+  /** Given fields replace the schedule's; `null` clears an optional one. */
+  updateSchedule(id: string, patch: ScheduleUpdate): Promise<ScheduleInfo> { return this.request('PATCH', `/api/v1/schedules/${enc(id)}`, patch); }
+  /** 409 `invalid_state` when already paused. */
+  pauseSchedule(id: string): Promise<ScheduleInfo> { return this.request('POST', `/api/v1/schedules/${enc(id)}/pause`, {}); }
+  /** Resumes from now (missed times are not caught up); 409 `invalid_state` when not paused. */
+  resumeSchedule(id: string): Promise<ScheduleInfo> { return this.request('POST', `/api/v1/schedules/${enc(id)}/resume`, {}); }
+  deleteSchedule(id: string): Promise<void> { return this.request('DELETE', `/api/v1/schedules/${enc(id)}`); }
+  /** Starts a run now (overlap `allow` unless given): the run's outcome and instance id. */
+  triggerSchedule(id: string, options: { overlap?: ScheduleOverlap } = {}): Promise<ScheduleRun> {
+    return this.request('POST', `/api/v1/schedules/${enc(id)}/trigger`, options.overlap ? { overlap: options.overlap } : {});
+  }
 
   // -------------------------------------------------------------- live
   /** Subscribes over the WebSocket; reconnects and resumes from the last seq seen. */

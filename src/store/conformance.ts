@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { TaskRow } from '../core/effects.js';
 import type { EngineEvent, InstanceState } from '../core/types.js';
 import { DefinitionConflictError, DuplicateInstanceError, LeaseLostError, SeqConflictError } from './errors.js';
-import type { InstanceWrite, NewInstance, Store } from './types.js';
+import type { InstanceWrite, NewInstance, ScheduleRecord, Store } from './types.js';
 
 const T0 = 1_700_000_000_000;
 
@@ -487,6 +487,71 @@ export function runStoreConformance(name: string, makeStore: () => Store | Promi
       });
     });
 
+    describe('schedules', () => {
+      const sched = (id: string, extra: Partial<ScheduleRecord> = {}): ScheduleRecord => ({
+        id, namespace: 'default', definitionId: 'wf', cron: '0 * * * *', timezone: 'UTC', overlap: 'skip', catchUp: 'skip',
+        catchUpLimit: 10, paused: false, nextRunAt: T0 + 1000, revision: 1, createdAt: T0, updatedAt: T0, ...extra,
+      });
+      it('creates once per id, reads, lists by namespace/definition with keyset pages, deletes', async () => {
+        const a = sched('a', { input: { n: 1 }, labels: { team: 'x' }, definitionVersion: '^1.0.0', lastRun: { at: T0, outcome: 'started', instanceId: 'i1' } });
+        assert.equal(await store.createSchedule(a), true);
+        assert.equal(await store.createSchedule({ ...a, definitionId: 'other' }), false, 'an existing id');
+        assert.deepEqual(await store.getSchedule('a'), a);
+        assert.equal((await store.getSchedule('a'))?.definitionId, 'wf', 'the duplicate wrote nothing');
+        await store.createSchedule(sched('b', { namespace: 'billing' }));
+        await store.createSchedule(sched('c', { definitionId: 'other' }));
+        assert.deepEqual((await store.listSchedules()).map((x) => x.id), ['a', 'b', 'c']);
+        assert.deepEqual((await store.listSchedules({ namespace: 'default' })).map((x) => x.id), ['a', 'c']);
+        assert.deepEqual((await store.listSchedules({ definitionId: 'other' })).map((x) => x.id), ['c']);
+        assert.deepEqual((await store.listSchedules({ afterId: 'a', limit: 1 })).map((x) => x.id), ['b']);
+        assert.equal(await store.deleteSchedule('b'), true);
+        assert.equal(await store.deleteSchedule('b'), false);
+        assert.equal(await store.getSchedule('b'), undefined);
+      });
+
+      it('updates optimistically by revision: a stale writer gets conflict and changes nothing', async () => {
+        await store.createSchedule(sched('u'));
+        assert.equal(await store.updateSchedule(sched('u', { paused: true, updatedAt: T0 + 5 }), 1), 'updated');
+        const after = await store.getSchedule('u');
+        assert.deepEqual([after?.paused, after?.revision, after?.updatedAt], [true, 2, T0 + 5]);
+        assert.equal(await store.updateSchedule(sched('u', { cron: '5 * * * *' }), 1), 'conflict');
+        assert.equal((await store.getSchedule('u'))?.cron, '0 * * * *');
+        assert.equal(await store.updateSchedule(sched('nope'), 1), 'not_found');
+      });
+
+      it('claims due unpaused rows earliest first with a lease; others skip them until it expires or is released', async () => {
+        await store.createSchedule(sched('late', { nextRunAt: T0 + 300 }));
+        await store.createSchedule(sched('early', { nextRunAt: T0 + 100 }));
+        await store.createSchedule(sched('paused', { nextRunAt: T0 + 50, paused: true }));
+        await store.createSchedule(sched('future', { nextRunAt: T0 + 10_000 }));
+        await store.createSchedule(sched('ended', { nextRunAt: undefined }));
+        assert.equal(await store.nextScheduleDue(), T0 + 100, 'paused and ended rows do not count');
+        const first = await store.claimDueSchedules({ now: T0 + 500, limit: 1, owner: 'n1', leaseMs: 1000 });
+        assert.deepEqual(first.map((x) => x.id), ['early']);
+        assert.deepEqual((await store.claimDueSchedules({ now: T0 + 500, limit: 10, owner: 'n2', leaseMs: 1000 })).map((x) => x.id), ['late']);
+        assert.deepEqual(await store.claimDueSchedules({ now: T0 + 600, limit: 10, owner: 'n3', leaseMs: 1000 }), [], 'both leased');
+        assert.equal(await store.nextScheduleDue(), T0 + 1500, 'a leased row counts from its lease expiry');
+        // The holder records its fire and drops the lease in the same write.
+        assert.equal(await store.updateSchedule({ ...first[0]!, nextRunAt: T0 + 2000 }, first[0]!.revision, { releaseLease: true }), 'updated');
+        assert.deepEqual((await store.claimDueSchedules({ now: T0 + 1400, limit: 10, owner: 'n3', leaseMs: 1000 })).map((x) => x.id), []);
+        assert.deepEqual((await store.claimDueSchedules({ now: T0 + 1501, limit: 10, owner: 'n3', leaseMs: 1000 })).map((x) => x.id), ['late'], 'an expired lease is taken over');
+        assert.equal(await store.releaseScheduleLeases('n3'), 1);
+        assert.equal(await store.releaseScheduleLeases('n3'), 0);
+        assert.deepEqual((await store.claimDueSchedules({ now: T0 + 2000, limit: 10, owner: 'n4', leaseMs: 1000 })).map((x) => x.id), ['late', 'early']);
+        assert.equal(await store.releaseScheduleLeases(), 2);
+      });
+
+      it('concurrent claimers take disjoint due schedules', async () => {
+        for (let i = 0; i < 12; i++) await store.createSchedule(sched(`d${String(i).padStart(2, '0')}`, { nextRunAt: T0 + i }));
+        const claims = await Promise.all(['n1', 'n2', 'n3'].map((owner) => store.claimDueSchedules({ now: T0 + 100, limit: 5, owner, leaseMs: 1000 })));
+        const ids = claims.flatMap((c) => c.map((x) => x.id));
+        assert.equal(new Set(ids).size, ids.length, 'no schedule claimed twice');
+        assert.ok(claims.every((c) => c.length <= 5));
+        const rest = await store.claimDueSchedules({ now: T0 + 100, limit: 100, owner: 'n4', leaseMs: 1000 });
+        assert.deepEqual([...ids, ...rest.map((x) => x.id)].sort(), Array.from({ length: 12 }, (_, i) => `d${String(i).padStart(2, '0')}`));
+      });
+    });
+
     describe('waits', () => {
       it('matches by event and canonical key; keyless waits match only keyless events', async () => {
         await store.commit({
@@ -506,6 +571,71 @@ export function runStoreConformance(name: string, makeStore: () => Store | Promi
         assert.deepEqual(await ids('nothing', 1), []);
         await store.commit({ now: T0, instances: [{ instanceId: 'w1', expectedSeq: 1, events: [], effects: { waitsToRemove: ['r1'] } }] });
         assert.deepEqual(await ids('paid', { a: 1, b: 2 }), []);
+      });
+    });
+
+    describe('nodes', () => {
+      const node = (id: string, at: number) => ({ id, host: 'h', pid: 7, capabilities: ['a', 'b'], capacity: 5, startedAt: at, heartbeatAt: at });
+      it('registers, heartbeats, marks silent nodes dead, refuses their heartbeats, re-registers and forgets', async () => {
+        await store.registerNode(node('n1', T0));
+        await store.registerNode(node('n2', T0));
+        assert.equal(await store.heartbeatNode('n1', T0 + 100, { capabilities: ['c'], capacity: 9 }), true);
+        assert.equal(await store.heartbeatNode('nope', T0 + 100), false);
+        assert.deepEqual(await store.markDeadNodes(T0 + 50, T0 + 200), ['n2']);
+        assert.deepEqual(await store.markDeadNodes(T0 + 50, T0 + 201), [], 'a dead node is marked once');
+        const nodes = await store.listNodes();
+        assert.deepEqual(nodes.map((n) => [n.id, n.status, n.heartbeatAt, n.diedAt]), [['n1', 'alive', T0 + 100, undefined], ['n2', 'dead', T0, T0 + 200]]);
+        assert.deepEqual([nodes[0].capabilities, nodes[0].capacity, nodes[0].host, nodes[0].pid], [['c'], 9, 'h', 7]);
+        assert.equal(await store.heartbeatNode('n2', T0 + 300), false, 'a node marked dead must re-register');
+        await store.registerNode(node('n2', T0 + 300));
+        assert.equal((await store.listNodes()).find((n) => n.id === 'n2')?.status, 'alive');
+        assert.deepEqual(await store.markDeadNodes(T0 + 250, T0 + 400), ['n1']);
+        assert.equal(await store.forgetNodes(T0 + 400), 0);
+        assert.equal(await store.forgetNodes(T0 + 401), 1);
+        await store.removeNode('n2');
+        assert.deepEqual(await store.listNodes(), []);
+      });
+    });
+
+    describe('retention', () => {
+      it('purges instances ended before the bound with everything they own; running and recent ones stay', async () => {
+        const end = (id: string, seq: number, endedAt: number): InstanceWrite => ({
+          instanceId: id, expectedSeq: seq, events: evs(seq + 1, seq + 1), update: { status: 'completed', updatedAt: endedAt, endedAt },
+        });
+        await store.commit({
+          now: T0,
+          instances: ['old1', 'old2', 'recent', 'live'].map((id) => createWrite(id, 2, {
+            snapshot: { seq: 2, state: fakeState(id, 2) },
+            effects: { tasksToSchedule: [task(id, 't1')], timersToSet: [{ timerId: 'tm', timer: { dueAt: T0 + 10, kind: 'timer' } }], waitsToAdd: [{ runId: 'w', event: 'e' }] },
+          })),
+        });
+        await store.commit({ now: T0, instances: [end('old1', 2, T0 + 10), end('old2', 2, T0 + 20), end('recent', 2, T0 + 1000)] });
+        assert.deepEqual(await store.purgeFinished(T0 + 500, 1), { instances: 1 }, 'bounded by the limit, oldest first');
+        assert.equal(await store.getInstance('old1'), undefined);
+        assert.deepEqual(await store.purgeFinished(T0 + 500, 10), { instances: 1 });
+        for (const id of ['old1', 'old2']) {
+          assert.equal(await store.getInstance(id), undefined);
+          assert.deepEqual(await store.readEvents(id), []);
+          assert.equal(await store.getSnapshot(id), undefined);
+          assert.deepEqual(await store.listTasks({ instanceId: id }), []);
+          assert.deepEqual(await store.listTimers(id), []);
+          assert.deepEqual(await store.listWaits(id), []);
+        }
+        assert.deepEqual(await store.purgeFinished(T0 + 500, 10), { instances: 0 });
+        assert.equal((await store.getInstance('recent'))?.status, 'completed');
+        assert.equal((await store.getInstance('live'))?.status, 'running');
+        assert.equal((await store.readEvents('live')).length, 2);
+      });
+    });
+
+    describe('outbox rows', () => {
+      it('deletes exactly the ids given, leaving rows with lower and higher ids', async () => {
+        for (let i = 0; i < 4; i++) await store.commit({ now: T0, instances: [], outbox: [{ topic: 't', payload: { i } }] });
+        const rows = await store.readOutbox(0, 10);
+        assert.equal(rows.length, 4);
+        assert.equal(await store.deleteOutboxRows([rows[1].id, rows[3].id]), 2);
+        assert.deepEqual((await store.readOutbox(0, 10)).map((r) => r.payload), [{ i: 0 }, { i: 2 }]);
+        assert.equal(await store.deleteOutboxRows([]), 0);
       });
     });
   });

@@ -205,6 +205,29 @@ export interface OutboxRow extends OutboxMessage {
   createdAt: number;
 }
 
+// ------------------------------------------------------------------------------ nodes
+
+/** An engine process sharing the database (SQLite: always the one). */
+export interface NodeRecord {
+  id: string;
+  host: string;
+  pid: number;
+  /** Activity names this node runs in-process. */
+  capabilities: string[];
+  /** Most activities it runs at once. */
+  capacity: number;
+  startedAt: number;
+  heartbeatAt: number;
+  /** `dead` once the leader saw no heartbeat for the dead-after bound (its leases were released). */
+  status: 'alive' | 'dead';
+  diedAt?: number;
+}
+
+/** What a retention pass deleted. */
+export interface PurgeResult {
+  instances: number;
+}
+
 // ------------------------------------------------------------------------------ commit
 
 /** The row effects the store applies (a subset of the core's `Effects`; all lists optional). */
@@ -237,6 +260,12 @@ export interface CommitBatch {
   outbox?: OutboxMessage[];
   /** Written on new rows (`createdAt`). */
   now: number;
+  /**
+   * A cluster notification sent inside the commit transaction (PostgreSQL: `pg_notify` on
+   * `NOTIFY_CHANNEL`, delivered only if the commit succeeds; several payloads when one would pass
+   * the 8,000-byte limit). Backends without notifications ignore it.
+   */
+  notify?: string[];
 }
 
 /** What a cache miss needs: the row, the latest snapshot (≤ `uptoSeq`) and the events after it. */
@@ -252,6 +281,75 @@ export interface ReadEventsOptions {
   /** Last seq wanted (inclusive). */
   toSeq?: number;
   limit?: number;
+}
+
+// ------------------------------------------------------------------------------ schedules
+
+/** What a schedule does when a fire time comes while its previous run is still running. */
+export type ScheduleOverlap = 'skip' | 'buffer_one' | 'allow';
+/** What a schedule does with fire times missed while no node was running it. */
+export type ScheduleCatchUp = 'skip' | 'one' | 'all';
+
+/** What happened at a fire time: an instance started, or why not. */
+export interface ScheduleRun {
+  /** The fire time (the cron/interval time, or the moment of a manual trigger). */
+  at: number;
+  outcome: 'started' | 'skipped' | 'buffered' | 'failed';
+  instanceId?: string;
+  /** Why it was skipped or failed. */
+  reason?: string;
+  /** Started by a trigger-now rather than by the clock. */
+  manual?: boolean;
+}
+
+/** A schedule that starts instances of a definition (runtime/schedules.ts; docs/schedules.md). */
+export interface ScheduleRecord {
+  id: string;
+  namespace: string;
+  definitionId: string;
+  /** Exact version or semver range, resolved at each start; omitted: the latest. */
+  definitionVersion?: string;
+  /** Exactly one of `cron` (5 or 6 fields) and `interval` (a duration, e.g. `15m`). */
+  cron?: string;
+  interval?: string;
+  /** IANA time zone the cron fields are read in (default `UTC`). */
+  timezone: string;
+  input?: unknown;
+  labels?: Record<string, string>;
+  overlap: ScheduleOverlap;
+  catchUp: ScheduleCatchUp;
+  /** Most missed times `catchUp: all` starts (the latest ones). */
+  catchUpLimit: number;
+  paused: boolean;
+  startAt?: number;
+  endAt?: number;
+  /** Next fire time; omitted once past `endAt`. */
+  nextRunAt?: number;
+  lastRun?: ScheduleRun;
+  /** The instance the schedule started last (the overlap policies look at it). */
+  lastInstanceId?: string;
+  /** `buffer_one`: the fire time remembered while the last instance runs. */
+  bufferedAt?: number;
+  /** Bumped by every update (optimistic concurrency). */
+  revision: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface ScheduleFilter {
+  namespace?: string;
+  definitionId?: string;
+  /** Keyset pagination: ids strictly greater than this (results are ordered by id). */
+  afterId?: string;
+  limit?: number;
+}
+
+export interface DueSchedulesOptions {
+  now: number;
+  limit: number;
+  /** The due rows are leased to `owner` until `now + leaseMs` (other claimers skip them). */
+  owner: string;
+  leaseMs: number;
 }
 
 // ------------------------------------------------------------------------------ the store
@@ -332,6 +430,48 @@ export interface Store {
   // outbox
   readOutbox(afterId: number, limit: number): Promise<OutboxRow[]>;
   deleteOutbox(upToId: number): Promise<number>;
+  /** Deletes exactly these rows (the relay deletes what it read: ids are not in commit order on PostgreSQL). */
+  deleteOutboxRows(ids: number[]): Promise<number>;
+
+  // nodes (runtime/cluster)
+  /** Inserts or replaces the node's row (alive, heartbeat = `heartbeatAt`). */
+  registerNode(node: Omit<NodeRecord, 'status' | 'diedAt'>): Promise<void>;
+  /** Moves the heartbeat of an ALIVE node; false when the row is missing or marked dead (the node must re-register). */
+  heartbeatNode(id: string, now: number, update?: { capabilities?: string[]; capacity?: number }): Promise<boolean>;
+  /** Every node row, alive first, then by id. */
+  listNodes(): Promise<NodeRecord[]>;
+  /** Marks alive nodes whose heartbeat is older than `heartbeatBefore` dead (at `now`); returns their ids. */
+  markDeadNodes(heartbeatBefore: number, now: number): Promise<string[]>;
+  /** Deletes dead node rows that died before `diedBefore`; returns how many. */
+  forgetNodes(diedBefore: number): Promise<number>;
+  /** Removes the node's row (a clean shutdown). */
+  removeNode(id: string): Promise<void>;
+
+  // retention
+  /**
+   * Deletes up to `limit` instances that ended before `endedBefore`, with their events, snapshots
+   * and every row they still own (tasks, timers, waits, human tasks).
+   */
+  purgeFinished(endedBefore: number, limit: number): Promise<PurgeResult>;
+
+  // schedules (runtime/schedules.ts)
+  /** Inserts a schedule (`revision` as given); false (nothing written) when the id exists. */
+  createSchedule(schedule: ScheduleRecord): Promise<boolean>;
+  getSchedule(id: string): Promise<ScheduleRecord | undefined>;
+  /** Ordered by id. */
+  listSchedules(filter?: ScheduleFilter): Promise<ScheduleRecord[]>;
+  /**
+   * Writes `schedule` with `revision = expectedRevision + 1` if the row is still at
+   * `expectedRevision`; `releaseLease` also drops the row's lease (the firing node is done).
+   */
+  updateSchedule(schedule: ScheduleRecord, expectedRevision: number, options?: { releaseLease?: boolean }): Promise<'updated' | 'conflict' | 'not_found'>;
+  deleteSchedule(id: string): Promise<boolean>;
+  /** Leases up to `limit` unpaused rows with `nextRunAt ≤ now` and no live lease, earliest first. */
+  claimDueSchedules(options: DueSchedulesOptions): Promise<ScheduleRecord[]>;
+  /** When the service must look next: the earliest unpaused `nextRunAt` (a leased row counts from its lease expiry). */
+  nextScheduleDue(): Promise<number | undefined>;
+  /** Drops schedule leases: of `owner`, or all when omitted (embedded recovery). */
+  releaseScheduleLeases(owner?: string): Promise<number>;
 
   close(): Promise<void>;
 }

@@ -8,7 +8,7 @@
  * The UI must be built (dist/ui, by `npm run build` — `npm install`/`npm ci` run it through
  * `prepare`); `ensureUiBuilt()` builds it when it is missing or older than ui/src.
  */
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -40,11 +40,35 @@ function newest(dir: string): number {
   return t;
 }
 
-/** Builds dist/ui when it is missing or older than the UI sources. */
-export function ensureUiBuilt(): void {
+function uiIsStale(): boolean {
   const index = join(process.cwd(), 'dist', 'ui', 'index.html');
-  const stale = !existsSync(index) || statSync(index).mtimeMs < Math.max(newest(join(process.cwd(), 'ui', 'src')), newest(join(process.cwd(), 'src', 'model')));
-  if (stale) execFileSync(process.execPath, [join('node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'ui/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
+  return !existsSync(index) || statSync(index).mtimeMs < Math.max(newest(join(process.cwd(), 'ui', 'src')), newest(join(process.cwd(), 'src', 'model')));
+}
+
+/**
+ * Builds dist/ui when it is missing or older than the UI sources. Test files run in parallel and
+ * Vite empties dist/ui before writing it, so one build at a time under a lock directory, and the
+ * staleness is checked again once the lock is held (the file that waited finds it built).
+ */
+export function ensureUiBuilt(): void {
+  if (!uiIsStale()) return;
+  const lock = join(process.cwd(), 'dist', '.ui-build.lock');
+  mkdirSync(join(process.cwd(), 'dist'), { recursive: true });
+  const deadline = Date.now() + 180_000;
+  for (;;) {
+    try { mkdirSync(lock); break; } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      // A lock older than the deadline is left by a killed run.
+      if (Date.now() - statSync(lock).mtimeMs > 180_000) { rmSync(lock, { recursive: true, force: true }); continue; }
+      if (Date.now() > deadline) throw new Error(`waited 3 minutes for another UI build (${lock})`);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    if (uiIsStale()) execFileSync(process.execPath, [join('node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'ui/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
 }
 
 export async function launchBrowser(): Promise<Browser> {

@@ -27,11 +27,13 @@ export async function migrate(client: PoolClient, migrations = loadMigrations())
   try {
     await client.query(`CREATE TABLE IF NOT EXISTS schema_version (
       version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)`);
-    const { rows } = await client.query<{ v: number | null }>('SELECT MAX(version) AS v FROM schema_version');
-    const current = rows[0]?.v ?? 0;
+    // Every migration not recorded yet, not only those above the highest: numbers are reserved by
+    // parallel work (004 may land after 005 was applied) and each file is independent.
+    const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_version');
+    const done = new Set(rows.map((r) => r.version));
     const applied: number[] = [];
     for (const m of migrations) {
-      if (m.version <= current) continue;
+      if (done.has(m.version)) continue;
       await client.query('BEGIN');
       try {
         await client.query(m.sql);

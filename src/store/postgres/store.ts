@@ -19,16 +19,19 @@ import type { EngineEvent, InstanceState } from '../../core/types.js';
 import { DefinitionConflictError, SeqConflictError } from '../errors.js';
 import { canonicalJson, toJsonColumn } from '../json.js';
 import type {
-  ClaimTasksOptions, CommitBatch, DefinitionRecord, DefinitionSummary, DueTimersOptions, HumanTaskClaim, HumanTaskFilter,
+  ClaimTasksOptions, NodeRecord, PurgeResult, CommitBatch, DefinitionRecord, DefinitionSummary, DueTimersOptions, HumanTaskClaim, HumanTaskFilter,
   HumanTaskRecord, InstanceFilter, InstanceLog, InstanceRecord, InstanceUpdate, LeaseRenewal, NewInstance,
   OutboxRow, ReadEventsOptions, Store, StoredTask, TaskKey, TimerRow, WaitRow,
+  DueSchedulesOptions, ScheduleFilter, ScheduleRecord,
 } from '../types.js';
 import {
   toHumanTask, toInstance, toTask, toTimer,
   type HumanSqlRow, type InstanceSqlRow, type TaskSqlRow, type TimerSqlRow,
 } from '../sqlite/rows.js';
-import { insertInstances, writeBatch } from './commit.js';
+import { toNode, type NodeSqlRow } from '../sqlite/store.js';
+import { commitInOneCall, fitsOneCall, insertInstances, installCommitFunction, run, writeBatch } from './commit.js';
 import { migrate } from './migrate.js';
+import { PostgresSchedules } from './schedules.js';
 
 export interface PostgresStoreOptions {
   /** Most connections this process opens (default 10). Claims, commits and reads share them. */
@@ -45,9 +48,15 @@ export interface PostgresStoreOptions {
   statementTimeoutMs?: number;
   /** Client-side bound on one query's round trip, ms (default none): a cut-off server fails fast. */
   queryTimeoutMs?: number;
+  /** Commit each batch with one call of the installed PL/pgSQL function (default true; false: statement by statement, for comparisons). */
+  oneCallCommit?: boolean;
 }
 
 const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+/** The LISTEN/NOTIFY channel of a Weft cluster (runtime/cluster/notifications.ts listens on it). */
+export const NOTIFY_CHANNEL = 'weft_cluster';
+/** One statement for any number of payloads (each under PostgreSQL's 8,000-byte limit). */
+const NOTIFY_SQL = 'SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p';
 const INT8_OID = 20;
 const JSON_OID = 114;
 const JSONB_OID = 3802;
@@ -69,6 +78,8 @@ export class PostgresStore implements Store {
   readonly backend = 'postgres';
   readonly pool: pg.Pool;
   private closed = false;
+  /** The commit function's name once installed (commit.ts); undefined: statement-by-statement commits. */
+  private commitFunction: string | undefined;
 
   private constructor(readonly url: string, options: PostgresStoreOptions) {
     this.pool = new pg.Pool({
@@ -77,21 +88,31 @@ export class PostgresStore implements Store {
       connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
       idleTimeoutMillis: 30_000,
       application_name: options.applicationName ?? 'weft',
+      // A silently cut network is noticed by TCP keepalive probes, not after the OS's ~2 hours.
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
       types,
       ...(options.statementTimeoutMs !== undefined ? { statement_timeout: options.statementTimeoutMs } : {}),
       ...(options.queryTimeoutMs !== undefined ? { query_timeout: options.queryTimeoutMs } : {}),
     });
     this.pool.on('error', (err) => options.onError?.(err));
+    // pg-pool listens for errors of IDLE clients only; a client checked out for a transaction
+    // whose connection breaks (network cut, server restart) emits 'error' with no listener, which
+    // would crash the process. A permanent listener on every client: the query in flight fails
+    // with the error, and the pool discards the client when it is released.
+    this.pool.on('connect', (client) => { client.on('error', (err) => options.onError?.(err)); });
   }
 
   /** Connects, applies pending migrations (under the advisory lock) and returns the store. */
   static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
     const store = new PostgresStore(url, options);
     try {
-      if (options.migrate !== false) {
-        const c = await store.pool.connect();
-        try { await migrate(c); } finally { c.release(); }
-      }
+      const c = await store.pool.connect();
+      try {
+        if (options.migrate !== false) await migrate(c);
+        // The one-round-trip group commit (commit.ts); without it, statement by statement.
+        if (options.oneCallCommit !== false) store.commitFunction = await installCommitFunction(c, options.onError);
+      } finally { c.release(); }
     } catch (err) {
       await store.pool.end().catch(() => undefined);
       throw err;
@@ -114,7 +135,10 @@ export class PostgresStore implements Store {
         await c.query('COMMIT');
         return out;
       } catch (err) {
-        try { await c.query('ROLLBACK'); } catch { broken = true; }
+        // A connection that timed out or broke cannot roll back (and would wait on it): drop it;
+        // the server aborts the transaction when the session ends.
+        if (connectionLost(err)) broken = true;
+        else try { await c.query('ROLLBACK'); } catch { broken = true; }
         const code = (err as { code?: string }).code;
         if (code !== undefined && RETRYABLE.has(code) && attempt < 5) {
           await new Promise((r) => setTimeout(r, attempt * 5 + Math.random() * 10));
@@ -265,7 +289,20 @@ export class PostgresStore implements Store {
 
   async commit(batch: CommitBatch): Promise<void> {
     if (batch.instances.length === 0 && (!batch.outbox || batch.outbox.length === 0)) return;
-    await this.tx((c) => writeBatch(c, batch));
+    if (this.commitFunction !== undefined && fitsOneCall(batch)) {
+      await commitInOneCall(this.pool, this.commitFunction, batch, NOTIFY_CHANNEL);
+      return;
+    }
+    await this.tx(async (c) => {
+      await writeBatch(c, batch);
+      // Inside the transaction: PostgreSQL delivers it only if the commit succeeds, in commit order.
+      if (batch.notify && batch.notify.length > 0) await run(c, 'weft_notify', NOTIFY_SQL, [NOTIFY_CHANNEL, batch.notify]);
+    });
+  }
+
+  /** Sends cluster notifications outside a commit (dead-node sweeps, released leases). */
+  async notify(payloads: string[]): Promise<void> {
+    if (payloads.length > 0) await this.q(NOTIFY_SQL, [NOTIFY_CHANNEL, payloads]);
   }
 
   // ------------------------------------------------------------------------ tasks
@@ -426,6 +463,76 @@ export class PostgresStore implements Store {
     return (await this.pool.query('DELETE FROM outbox WHERE id <= $1', [upToId])).rowCount ?? 0;
   }
 
+  async deleteOutboxRows(ids: number[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return (await this.pool.query('DELETE FROM outbox WHERE id = ANY($1::bigint[])', [ids])).rowCount ?? 0;
+  }
+
+  // ------------------------------------------------------------------------ nodes and retention
+
+  async registerNode(n: Omit<NodeRecord, 'status' | 'diedAt'>): Promise<void> {
+    await this.q(`INSERT INTO nodes (id, host, pid, capabilities, capacity, started_at, heartbeat_at, status, died_at)
+      VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7, 'alive', NULL)
+      ON CONFLICT (id) DO UPDATE SET host = excluded.host, pid = excluded.pid, capabilities = excluded.capabilities,
+        capacity = excluded.capacity, started_at = excluded.started_at, heartbeat_at = excluded.heartbeat_at, status = 'alive', died_at = NULL`,
+    [n.id, n.host, n.pid, JSON.stringify(n.capabilities), n.capacity, n.startedAt, n.heartbeatAt]);
+  }
+
+  async heartbeatNode(id: string, now: number, update: { capabilities?: string[]; capacity?: number } = {}): Promise<boolean> {
+    const res = await this.pool.query(`UPDATE nodes SET heartbeat_at = $1, capabilities = COALESCE($2::jsonb, capabilities),
+      capacity = COALESCE($3, capacity) WHERE id = $4 AND status = 'alive'`,
+    [now, update.capabilities ? JSON.stringify(update.capabilities) : null, update.capacity ?? null, id]);
+    return res.rowCount === 1;
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return (await this.q<NodeSqlRow>(`SELECT * FROM nodes ORDER BY status = 'dead', id`)).map(toNode);
+  }
+
+  async markDeadNodes(heartbeatBefore: number, now: number): Promise<string[]> {
+    const rows = await this.q<{ id: string }>(`UPDATE nodes SET status = 'dead', died_at = $1
+      WHERE status = 'alive' AND heartbeat_at < $2 RETURNING id`, [now, heartbeatBefore]);
+    return rows.map((r) => r.id).sort();
+  }
+
+  async forgetNodes(diedBefore: number): Promise<number> {
+    return (await this.pool.query(`DELETE FROM nodes WHERE status = 'dead' AND died_at < $1`, [diedBefore])).rowCount ?? 0;
+  }
+
+  async removeNode(id: string): Promise<void> {
+    await this.q('DELETE FROM nodes WHERE id = $1', [id]);
+  }
+
+  async purgeFinished(endedBefore: number, limit: number): Promise<PurgeResult> {
+    if (limit <= 0) return { instances: 0 };
+    return this.tx(async (c) => {
+      // Locked SKIP LOCKED: an instance a node is committing to right now is left for the next pass.
+      const ids = (await c.query<{ id: string }>(`SELECT id FROM instances WHERE ended_at IS NOT NULL AND ended_at < $1
+        AND status IN ('completed', 'failed', 'cancelled', 'terminated', 'compensated')
+        ORDER BY ended_at LIMIT $2 FOR UPDATE SKIP LOCKED`, [endedBefore, limit])).rows.map((r) => r.id);
+      if (ids.length === 0) return { instances: 0 };
+      for (const table of ['event_chunks', 'snapshots', 'tasks', 'timers', 'waits', 'human_tasks']) {
+        await c.query(`DELETE FROM ${table} WHERE instance_id = ANY($1::text[])`, [ids]);
+      }
+      await c.query('DELETE FROM instances WHERE id = ANY($1::text[])', [ids]);
+      return { instances: ids.length };
+    });
+  }
+
+  // ------------------------------------------------------------------------ schedules (SQL in ./schedules.ts)
+
+  private readonly schedules = new PostgresSchedules((text, values) => this.q(text, values));
+  async createSchedule(s: ScheduleRecord): Promise<boolean> { return this.schedules.create(s); }
+  async getSchedule(id: string): Promise<ScheduleRecord | undefined> { return this.schedules.get(id); }
+  async listSchedules(filter?: ScheduleFilter): Promise<ScheduleRecord[]> { return this.schedules.list(filter); }
+  async updateSchedule(s: ScheduleRecord, expectedRevision: number, o: { releaseLease?: boolean } = {}): Promise<'updated' | 'conflict' | 'not_found'> {
+    return this.schedules.update(s, expectedRevision, o.releaseLease === true);
+  }
+  async deleteSchedule(id: string): Promise<boolean> { return this.schedules.delete(id); }
+  async claimDueSchedules(o: DueSchedulesOptions): Promise<ScheduleRecord[]> { return this.schedules.claimDue(o); }
+  async nextScheduleDue(): Promise<number | undefined> { return this.schedules.nextDue(); }
+  async releaseScheduleLeases(owner?: string): Promise<number> { return this.schedules.release(owner); }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -493,6 +600,12 @@ function toWait(r: WaitSqlRow): WaitRow {
   const out: WaitRow = { instanceId: r.instance_id, runId: r.run_id, event: r.event };
   if (r.key !== null) out.key = JSON.parse(r.key);
   return out;
+}
+
+function connectionLost(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return (typeof e?.code === 'string' && ['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ECONNREFUSED'].includes(e.code))
+    || (typeof e?.message === 'string' && /query read timeout|connection terminated|not queryable/i.test(e.message));
 }
 
 function cmp(a: string, b: string): number {

@@ -12,9 +12,10 @@ import type { EngineEvent, InstanceState } from '../../core/types.js';
 import { DefinitionConflictError, DuplicateInstanceError, SeqConflictError } from '../errors.js';
 import { canonicalJson, toJsonColumn } from '../json.js';
 import type {
-  ClaimTasksOptions, CommitBatch, DefinitionRecord, DefinitionSummary, DueTimersOptions, HumanTaskClaim, HumanTaskFilter,
+  ClaimTasksOptions, NodeRecord, PurgeResult, CommitBatch, DefinitionRecord, DefinitionSummary, DueTimersOptions, HumanTaskClaim, HumanTaskFilter,
   HumanTaskRecord, InstanceFilter, InstanceLog, InstanceRecord, InstanceUpdate, LeaseRenewal, NewInstance,
   OutboxRow, ReadEventsOptions, Store, StoredTask, TaskKey, TimerRow, WaitRow,
+  DueSchedulesOptions, ScheduleFilter, ScheduleRecord,
 } from '../types.js';
 import { CommitWriter, type Statement } from './commit.js';
 import { EventLog } from './event-log.js';
@@ -24,6 +25,7 @@ import {
   type HumanSqlRow, type InstanceSqlRow, type TaskSqlRow, type TimerSqlRow,
 } from './rows.js';
 import { claimTasks } from './tasks.js';
+import { SqliteSchedules } from './schedules.js';
 import { Checkpointer } from './checkpointer.js';
 
 export interface SqliteStoreOptions {
@@ -375,6 +377,70 @@ export class SqliteStore implements Store {
     return this.s.deleteOutbox.run(upToId).changes;
   }
 
+  async deleteOutboxRows(ids: number[]): Promise<number> {
+    if (ids.length === 0) return 0;
+    return this.db.prepare('DELETE FROM outbox WHERE id IN (SELECT value FROM json_each(?))').run(JSON.stringify(ids)).changes;
+  }
+
+  // ------------------------------------------------------------------------ nodes and retention
+
+  async registerNode(n: Omit<NodeRecord, 'status' | 'diedAt'>): Promise<void> {
+    this.db.prepare(`INSERT OR REPLACE INTO nodes (id, host, pid, capabilities, capacity, started_at, heartbeat_at, status, died_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, 'alive', NULL)`).run(n.id, n.host, n.pid, JSON.stringify(n.capabilities), n.capacity, n.startedAt, n.heartbeatAt);
+  }
+
+  async heartbeatNode(id: string, now: number, update: { capabilities?: string[]; capacity?: number } = {}): Promise<boolean> {
+    return this.db.prepare(`UPDATE nodes SET heartbeat_at = ?, capabilities = COALESCE(?, capabilities), capacity = COALESCE(?, capacity)
+      WHERE id = ? AND status = 'alive'`).run(now, update.capabilities ? JSON.stringify(update.capabilities) : null, update.capacity ?? null, id).changes === 1;
+  }
+
+  async listNodes(): Promise<NodeRecord[]> {
+    return (this.db.prepare(`SELECT * FROM nodes ORDER BY status = 'dead', id`).all() as NodeSqlRow[]).map(toNode);
+  }
+
+  async markDeadNodes(heartbeatBefore: number, now: number): Promise<string[]> {
+    return (this.db.prepare(`UPDATE nodes SET status = 'dead', died_at = ? WHERE status = 'alive' AND heartbeat_at < ? RETURNING id`)
+      .all(now, heartbeatBefore) as Array<{ id: string }>).map((r) => r.id).sort();
+  }
+
+  async forgetNodes(diedBefore: number): Promise<number> {
+    return this.db.prepare(`DELETE FROM nodes WHERE status = 'dead' AND died_at < ?`).run(diedBefore).changes;
+  }
+
+  async removeNode(id: string): Promise<void> {
+    this.db.prepare('DELETE FROM nodes WHERE id = ?').run(id);
+  }
+
+  async purgeFinished(endedBefore: number, limit: number): Promise<PurgeResult> {
+    if (limit <= 0) return { instances: 0 };
+    return this.db.transaction(() => {
+      const ids = this.db.prepare(`SELECT id FROM instances WHERE ended_at IS NOT NULL AND ended_at < ?
+        AND status IN ('completed', 'failed', 'cancelled', 'terminated', 'compensated') ORDER BY ended_at LIMIT ?`).pluck(true).all(endedBefore, limit) as string[];
+      if (ids.length === 0) return { instances: 0 };
+      const list = JSON.stringify(ids);
+      for (const table of ['event_chunks', 'snapshots', 'tasks', 'timers', 'waits', 'human_tasks']) {
+        this.db.prepare(`DELETE FROM ${table} WHERE instance_id IN (SELECT value FROM json_each(?))`).run(list);
+      }
+      this.db.prepare('DELETE FROM instances WHERE id IN (SELECT value FROM json_each(?))').run(list);
+      return { instances: ids.length };
+    }).immediate();
+  }
+
+  // ------------------------------------------------------------------------ schedules (SQL in ./schedules.ts)
+
+  private schedulesSql?: SqliteSchedules;
+  private get schedules(): SqliteSchedules { return (this.schedulesSql ??= new SqliteSchedules(this.db)); }
+  async createSchedule(s: ScheduleRecord): Promise<boolean> { return this.schedules.create(s); }
+  async getSchedule(id: string): Promise<ScheduleRecord | undefined> { return this.schedules.get(id); }
+  async listSchedules(filter?: ScheduleFilter): Promise<ScheduleRecord[]> { return this.schedules.list(filter); }
+  async updateSchedule(s: ScheduleRecord, expectedRevision: number, o: { releaseLease?: boolean } = {}): Promise<'updated' | 'conflict' | 'not_found'> {
+    return this.schedules.update(s, expectedRevision, o.releaseLease === true);
+  }
+  async deleteSchedule(id: string): Promise<boolean> { return this.schedules.delete(id); }
+  async claimDueSchedules(o: DueSchedulesOptions): Promise<ScheduleRecord[]> { return this.schedules.claimDue(o); }
+  async nextScheduleDue(): Promise<number | undefined> { return this.schedules.nextDue(); }
+  async releaseScheduleLeases(owner?: string): Promise<number> { return this.schedules.release(owner); }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -382,6 +448,19 @@ export class SqliteStore implements Store {
     this.db.close();
   }
 }
+
+type NodeSqlRow = { id: string; host: string; pid: number; capabilities: string; capacity: number; started_at: number; heartbeat_at: number; status: string; died_at: number | null };
+
+/** Shared with the PostgreSQL store (same row shape). */
+export function toNode(r: NodeSqlRow): NodeRecord {
+  const out: NodeRecord = {
+    id: r.id, host: r.host, pid: r.pid, capabilities: JSON.parse(r.capabilities) as string[], capacity: r.capacity,
+    startedAt: r.started_at, heartbeatAt: r.heartbeat_at, status: r.status === 'dead' ? 'dead' : 'alive',
+  };
+  if (r.died_at !== null) out.diedAt = r.died_at;
+  return out;
+}
+export type { NodeSqlRow };
 
 function toWait(r: { instance_id: string; run_id: string; event: string; key: string | null }): WaitRow {
   const out: WaitRow = { instanceId: r.instance_id, runId: r.run_id, event: r.event };
