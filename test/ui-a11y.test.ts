@@ -79,7 +79,8 @@ async function markControls(page: Page): Promise<number> {
       el.removeAttribute('data-a11y-id');
       if ((el as HTMLButtonElement).disabled || el.closest('[inert]')) continue;
       if (!el.checkVisibility({ checkOpacity: false, checkVisibilityCSS: true })) continue;
-      // The skip link is visible only while focused; it is a control like any other.
+      // Off-screen controls (the skip link until it has focus) count: checkVisibility is about
+      // display/visibility, not position.
       el.setAttribute('data-a11y-id', String(n++));
     }
     return n;
@@ -141,6 +142,7 @@ describe('web UI accessibility (axe-core, keyboard, 390 px)', { skip: setup.stat
   let browser: Browser;
   let client: WeftClient;
   let waitingId = '';
+  let failedId = '';
   const errors: string[][] = [];
   let open: Page[] = [];
 
@@ -150,7 +152,8 @@ describe('web UI accessibility (axe-core, keyboard, 390 px)', { skip: setup.stat
     server = await startServer({ db: ':memory:', port: 0, metrics: { intervalMs: 500 } });
     client = new WeftClient(server.url, { timeoutMs: 10_000 });
     for (const d of [QUICK, REMOTE, REVIEW]) await client.deploy(d);
-    // Instances in several states: completed, running (a remote task), waiting for a person, cancelled.
+    // Instances in several states: completed, running (a remote task), waiting for a person,
+    // terminated, paused, failed.
     const done = (await client.start({ definitionId: 'quick', input: { n: 1 } })).id;
     await server.engine.waitUntilDone(done, { timeoutMs: 10_000 });
     const running = (await client.start({ definitionId: 'remote', labels: { team: 'blue' } })).id;
@@ -159,6 +162,14 @@ describe('web UI accessibility (axe-core, keyboard, 390 px)', { skip: setup.stat
     await server.engine.waitUntil(waitingId, (s) => Object.keys(s.active).some((r) => r.startsWith('approve')), { timeoutMs: 10_000 });
     const cancelled = (await client.start({ definitionId: 'remote' })).id;
     await client.terminate(cancelled);
+    const paused = (await client.start({ definitionId: 'remote' })).id;
+    await server.engine.waitUntil(paused, (s) => s.status === 'running', { timeoutMs: 10_000 });
+    await client.pause(paused);
+    const rejected = failedId = (await client.start({ definitionId: 'review' })).id;
+    await server.engine.waitUntil(rejected, (s) => Object.keys(s.active).some((r) => r.startsWith('approve')), { timeoutMs: 10_000 });
+    const [task] = await client.inbox({ instanceId: rejected });
+    await client.rejectTask(rejected, task!.task.taskId, 'not needed');
+    assert.equal((await server.engine.waitUntilDone(rejected, { timeoutMs: 10_000 })).status, 'failed');
     // A remote worker registers by polling (for another activity, so the running task stays put).
     await client.pollTasks('w-a11y', { activities: ['remote.other'], capacity: 4, waitMs: 0 });
     await client.createSchedule({ id: 'nightly', definitionId: 'quick', cron: '0 3 * * *', timezone: 'Europe/Paris' });
@@ -177,10 +188,21 @@ describe('web UI accessibility (axe-core, keyboard, 390 px)', { skip: setup.stat
 
   const pages: Array<{ name: string; hash: () => string; ready: (p: Page) => Promise<void> }> = [
     { name: 'dashboard', hash: () => '#/', ready: async (p) => { await p.locator('[data-totals]').waitFor(WAIT); await p.locator('[data-chart="throughput"] svg').waitFor(WAIT); } },
-    { name: 'definitions', hash: () => '#/definitions', ready: (p) => p.locator('tr[data-id="review"] [data-verdict]').waitFor(WAIT) },
-    { name: 'definition', hash: () => '#/definitions/review', ready: (p) => p.locator('[data-verdict]').first().waitFor(WAIT) },
+    { name: 'definitions', hash: () => '#/definitions', ready: (p) => p.locator('tr[data-id="review"] [data-verdict="sound"]').waitFor(WAIT) },
+    { name: 'definition', hash: () => '#/definitions/review', ready: (p) => p.locator('[data-verdict="sound"]').first().waitFor(WAIT) },
     { name: 'instances', hash: () => '#/instances', ready: (p) => p.locator(`tr[data-id="${waitingId}"]`).waitFor(WAIT) },
-    { name: 'instance', hash: () => `#/instances/${encodeURIComponent(waitingId)}`, ready: (p) => p.locator('[data-step="approve"][data-state="waiting"]').waitFor(WAIT) },
+    {
+      // With the waiting step selected from the keyboard, so its panel (runs, commands) is audited too.
+      name: 'instance', hash: () => `#/instances/${encodeURIComponent(waitingId)}`,
+      ready: async (p) => {
+        const node = p.locator('[data-step="approve"][data-state="waiting"]');
+        await node.waitFor(WAIT);
+        await node.focus();
+        await p.keyboard.press('Enter');
+        await p.locator('.inst-panel').getByRole('heading', { name: /approve/i }).first().waitFor(WAIT);
+      },
+    },
+    { name: 'instance-failed', hash: () => `#/instances/${encodeURIComponent(failedId)}`, ready: (p) => p.locator('#inst-status [data-status="failed"]').waitFor(WAIT) },
     {
       name: 'inbox', hash: () => '#/inbox',
       ready: async (p) => {
@@ -192,6 +214,7 @@ describe('web UI accessibility (axe-core, keyboard, 390 px)', { skip: setup.stat
     },
     { name: 'workers', hash: () => '#/workers', ready: (p) => p.locator('tr[data-worker="w-a11y"]').waitFor(WAIT) },
     { name: 'schedules', hash: () => '#/schedules', ready: (p) => p.locator('tr[data-schedule="nightly"]').waitFor(WAIT) },
+    { name: 'editor', hash: () => '#/editor/review', ready: async (p) => { await p.locator('.ed-node').first().waitFor(WAIT); await p.locator('[data-verdict]').first().waitFor(WAIT); } },
   ];
 
   for (const { name, hash, ready } of pages) {

@@ -51,6 +51,8 @@ const DESCRIPTIONS: Record<StepType, string> = {
   loop: 'repeat a body', foreach: 'run for each item',
 };
 // The timer's clock is drawn (no font has a dependable clock glyph); the rest are characters.
+/** Shapes without the type written in them (shape() draws the rest as boxes with the type on top). */
+const ROUND_OR_DIAMOND = new Set(['start', 'end', 'timer', 'wait', 'decision', 'inclusive', 'parallel', 'join']);
 const GLYPH: Partial<Record<string, string>> = { decision: '×', inclusive: '○', parallel: '+', join: '+', wait: '✉', loop: '↻' };
 const DRAG_TYPE = 'application/x-weft-step';
 
@@ -189,7 +191,12 @@ export function createDesigner(el: HTMLElement, opts: DesignerOptions): Designer
     if (trace?.visited.has(n.id)) classes.push('ed-visited');
     if (trace?.current.includes(n.id)) classes.push('ed-current');
     if (trace?.problem.includes(n.id)) classes.push('ed-problem');
-    const label = `${n.label} (${step.type})${n.id === selected ? ', selected' : ''}${trace?.current.includes(n.id) ? ', current trace step' : trace?.visited.has(n.id) ? ', on the trace' : ''}`;
+    // The name starts with the node's visible text in order (box shapes show the type above the
+    // label: WCAG 2.5.3 "label in name"); the rest follows in parentheses.
+    const boxed = !ROUND_OR_DIAMOND.has(n.type);
+    const visible = boxed ? `${n.type} ${n.label}` : n.label;
+    const extra = `${n.id === selected ? ', selected' : ''}${trace?.current.includes(n.id) ? ', current trace step' : trace?.visited.has(n.id) ? ', on the trace' : ''}`;
+    const label = `${visible} (${boxed ? 'step' : `${step.type} step`}${extra})`;
     return svg`<g class=${classes.join(' ')} data-step=${n.id} data-type=${step.type} transform=${`translate(${n.x},${n.y})`}
         tabindex="0" role="button" aria-pressed=${n.id === selected ? 'true' : 'false'} aria-label=${label}
         @click=${(e: Event) => { e.stopPropagation(); choose(n.id); }} @keydown=${(e: KeyboardEvent) => onNodeKey(e, n.id)}>

@@ -46,7 +46,8 @@ export function createYamlEditor(parent: HTMLElement, initial: string, onChange:
         yaml(),
         lintGutter(),
         autocompletion({ override: [complete], activateOnTyping: true }),
-        EditorView.contentAttributes.of({ 'aria-label': 'Definition YAML' }),
+        // tabindex: the content is tabbable anyway (contenteditable); saying so lets checkers see the scroller is reachable.
+        EditorView.contentAttributes.of({ 'aria-label': 'Definition YAML', tabindex: '0' }),
         EditorView.updateListener.of((u) => { if (u.docChanged) onChange(u.state.doc.toString()); }),
       ],
     }),

@@ -165,7 +165,10 @@ export function renderGraph(container: HTMLElement, layout: GraphLayout, options
       const t = b.select<SVGTextElement>('text').text(text ?? '');
       const width = text ? Math.max(28, (t.node()?.getComputedTextLength() ?? text.length * 6) + 14) : 0;
       b.select('rect').attr('x', -width / 2).attr('width', width);
-      const name = `${d.label} (${d.type}): ${view ? STATE_TEXT[state] : d.type}${text ? `, ${text}` : ''}`;
+      // The name starts with the node's visible text in order (type tag, label, badge: WCAG 2.5.3,
+      // "label in name"); the state and type follow in parentheses.
+      const tag = TYPE_TAG[d.type];
+      const name = `${tag ? `${tag} ` : ''}${d.label}${text ? `, ${text}` : ''} (${view ? `${STATE_TEXT[state]}, ` : ''}${d.type} step)`;
       g.attr('aria-label', name);
       g.select('title').text(name);
     });
@@ -239,14 +242,16 @@ function drawShape(g: Selection<SVGGElement, LayoutNode, null, undefined>, d: La
       g.append('rect').attr('class', 'wf-shape').attr('x', -w / 2).attr('y', -h / 2).attr('width', w).attr('height', h).attr('rx', d.type === 'loop' ? 20 : 8);
       if (d.type === 'subworkflow') g.append('rect').attr('class', 'wf-shape-inner').attr('x', -w / 2 + 4).attr('y', -h / 2 + 4).attr('width', w - 8).attr('height', h - 8).attr('rx', 5);
       const tag = TYPE_TAG[d.type] ?? (GLYPH[d.type] ? `${GLYPH[d.type]} loop` : d.type);
-      g.append('text').attr('class', 'wf-type').attr('text-anchor', 'middle').attr('y', -h / 2 + 14).text(tag);
-      g.append('text').attr('class', 'wf-label').attr('text-anchor', 'middle').attr('y', 10).text(truncate(d.label, 21));
+      // Trailing spaces keep tag, label and badge apart in the text a screen reader or an
+      // accessibility checker gathers from the node (SVG text elements are joined as they are).
+      g.append('text').attr('class', 'wf-type').attr('text-anchor', 'middle').attr('y', -h / 2 + 14).text(`${tag} `);
+      g.append('text').attr('class', 'wf-label').attr('text-anchor', 'middle').attr('y', 10).text(`${truncate(d.label, 21)} `);
     }
   }
 }
 
 function outsideLabel(g: Selection<SVGGElement, LayoutNode, null, undefined>, d: LayoutNode): void {
-  g.append('text').attr('class', 'wf-label wf-label-below').attr('text-anchor', 'middle').attr('y', d.height / 2 + 14).text(truncate(d.label, 24));
+  g.append('text').attr('class', 'wf-label wf-label-below').attr('text-anchor', 'middle').attr('y', d.height / 2 + 14).text(`${truncate(d.label, 24)} `);
 }
 
 

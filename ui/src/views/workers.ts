@@ -104,7 +104,7 @@ const view: View = (el) => {
         </tbody>
       </table></div>
       ${nodes !== undefined ? html`<h2>Nodes</h2>
-        <div class="table-wrap"><table class="nodes-table">
+        <div class="table-wrap" role="region" aria-label="Nodes" tabindex="0"><table class="nodes-table">
           <thead><tr>${nodeColumns.map((c) => html`<th scope="col">${c}</th>`)}</tr></thead>
           <tbody>${nodes.length === 0 ? html`<tr><td class="muted">No node has registered.</td></tr>` : nodes.map((n) => html`<tr>${nodeColumns.map((c) => html`<td>${cell(n[c])}</td>`)}</tr>`)}</tbody>
         </table></div>` : nothing}
