@@ -5,11 +5,11 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   addStep, bumpVersion, connect, definitionToYaml, deleteStep, DesignError, disconnect, freshId, NEW_DEFINITION, readGraph, setStepField, updateEdge,
-} from '../ui/src/editor/yaml-model.js';
-import { completionsAt, contextAt, stepIdsIn } from '../ui/src/editor/completion-model.js';
-import { checkText, rangeOf } from '../ui/src/editor/diagnostics.js';
-import { fieldSpecs, fromFormValue, toFormValue } from '../ui/src/editor/step-fields.js';
-import { traceFrames, visitedUpTo, withInstantSteps } from '../ui/src/editor/trace.js';
+} from '../web/src/editor/yaml-model.js';
+import { completionsAt, contextAt, stepIdsIn } from '../web/src/editor/completion-model.js';
+import { checkText, rangeOf } from '../web/src/editor/diagnostics.js';
+import { fieldSpecs, fromFormValue, toFormValue } from '../web/src/editor/step-fields.js';
+import { traceFrames, visitedUpTo, withInstantSteps } from '../web/src/editor/trace.js';
 import { readdirSync, readFileSync } from 'node:fs';
 import { parseDefinition } from '../src/model/load.js';
 import { verifyDefinition } from '../src/verify/verify.js';

@@ -1,9 +1,9 @@
-// The form generator's DOM-free part (ui/src/forms/schema.ts): fields from a JSON Schema, typed
+// The form generator's DOM-free part (web/src/forms/schema.ts): fields from a JSON Schema, typed
 // values from what was typed, validation with Ajv by field, the server's 400 mapped to fields.
 // The drawing and the browser flow are covered by test/ui-lists.test.ts (inbox).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collect, describeForm, humanize, initialRaw, schemaMessages, serverFieldErrors, validateForm } from '../ui/src/forms/schema.js';
+import { collect, describeForm, humanize, initialRaw, schemaMessages, serverFieldErrors, validateForm } from '../web/src/forms/schema.js';
 
 const SCHEMA = {
   type: 'object',

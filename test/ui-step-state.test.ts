@@ -6,8 +6,8 @@ import { Simulator, SimFailure } from '../src/core/simulator.js';
 import { fold } from '../src/core/engine.js';
 import type { Definition } from '../src/model/schema.js';
 import type { InstanceState } from '../src/core/types.js';
-import { badgeText, deriveInstanceView, isActive, stepView } from '../ui/src/step-state.js';
-import { layoutDefinition, type GraphLayout } from '../ui/src/graph/layout.js';
+import { badgeText, deriveInstanceView, isActive, stepView } from '../web/src/step-state.js';
+import { layoutDefinition, type GraphLayout } from '../web/src/graph/layout.js';
 
 const flow: Definition = {
   id: 'ui-flow', version: '1.0.0',

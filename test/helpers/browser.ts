@@ -6,7 +6,7 @@
  * message, and with CI=true it fails (`.ci/run` installs Chromium).
  *
  * The UI must be built (dist/ui, by `npm run build` — `npm install`/`npm ci` run it through
- * `prepare`); `ensureUiBuilt()` builds it when it is missing or older than ui/src.
+ * `prepare`); `ensureUiBuilt()` builds it when it is missing or older than web/src.
  */
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,7 +42,7 @@ function newest(dir: string): number {
 
 function uiIsStale(): boolean {
   const index = join(process.cwd(), 'dist', 'ui', 'index.html');
-  return !existsSync(index) || statSync(index).mtimeMs < Math.max(newest(join(process.cwd(), 'ui', 'src')), newest(join(process.cwd(), 'src', 'model')));
+  return !existsSync(index) || statSync(index).mtimeMs < Math.max(newest(join(process.cwd(), 'web', 'src')), newest(join(process.cwd(), 'src', 'model')));
 }
 
 /**
@@ -65,7 +65,7 @@ export function ensureUiBuilt(): void {
     }
   }
   try {
-    if (uiIsStale()) execFileSync(process.execPath, [join('node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'ui/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
+    if (uiIsStale()) execFileSync(process.execPath, [join('node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'web/vite.config.ts', '--logLevel', 'warn'], { stdio: 'inherit' });
   } finally {
     rmSync(lock, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 /**
  * Instances (`#/instances?definitionId=…&status=…&after=…&before=…&label=k=v`): a table with
  * filters kept in the hash's query (a link keeps them), cursor pagination, live counts per state
- * and live row updates over the WebSocket `all` subscription (ui/src/live.ts). Each row links to
+ * and live row updates over the WebSocket `all` subscription (web/src/live.ts). Each row links to
  * the instance view.
  *
  * Also exports what the dashboard shares: `LiveCounts` and `statusBadge`.

@@ -2,6 +2,6 @@
 // the UI (it has src/live.ts on the browser's own WebSocket), so reaching this is a bug.
 export default class NodeWebSocketUnavailable {
   constructor() {
-    throw new Error('the ws package is not available in the browser; use ui/src/live.ts');
+    throw new Error('the ws package is not available in the browser; use web/src/live.ts');
   }
 }

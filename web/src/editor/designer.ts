@@ -1,6 +1,6 @@
 /**
  * The visual designer: the definition drawn as a layered graph (the shared dagre layout,
- * ui/src/graph/layout.ts), a palette of step types, connections, a property form for the selected
+ * web/src/graph/layout.ts), a palette of step types, connections, a property form for the selected
  * step. It never holds a model of its own: every action is an edit of the YAML text
  * (yaml-model.ts) handed to `setText`, and the page redraws the designer from the text it gets
  * back — so the YAML and the drawing cannot drift apart.
