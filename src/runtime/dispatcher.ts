@@ -106,6 +106,8 @@ export class Dispatcher {
   /** Runnable tasks may be waiting in the store (capacity was full, or recovery). */
   private backlog = false;
   private claiming = false;
+  /** claimSoon() was called while a claim was in flight. */
+  private claimAgain = false;
   private closed = false;
   private readonly warned = new Set<string>();
   private readonly token: () => string;
@@ -174,11 +176,24 @@ export class Dispatcher {
   }
 
   private claimSoon(): void {
-    if (this.claiming || this.closed) return;
+    if (this.closed) return;
+    if (this.claiming) {
+      // The claim in flight may have read the store before the commit that asks for this one:
+      // claim once more when it returns, or that commit's unleased tasks wait for a poll.
+      this.claimAgain = true;
+      return;
+    }
     const free = this.o.concurrency - this.running.size - this.reserved;
     if (free <= 0) return;
     this.claiming = true;
-    setImmediate(() => void this.claim().finally(() => { this.claiming = false; }));
+    setImmediate(() => void this.claim().finally(() => {
+      this.claiming = false;
+      if (this.claimAgain) {
+        this.claimAgain = false;
+        this.backlog = true;
+        this.claimSoon();
+      }
+    }));
   }
 
   private async claim(): Promise<void> {
