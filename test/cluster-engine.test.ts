@@ -242,6 +242,21 @@ describe('cluster: several engines on one PostgreSQL database', { skip: setup.st
     await closeNode(b);
   });
 
+  it("a worker's completion is not refused by a cached state that disagrees with the store's lease (defence against a cache gone wrong)", { timeout: 30_000 }, async () => {
+    const a = await node('a-guard');
+    const id = await a.start(oneTask('remote.only'), {});
+    const [t] = await a.remote.claim({ workerId: 'w', activities: ['remote.only'] }, 1, 10_000);
+    assert.equal(t?.instanceId, id);
+    // Simulate a cached state that lost the task although nothing was committed (same seq).
+    const cache = (a as unknown as { cache: { peek(id: string): { state: { tasks: Record<string, unknown> } } | undefined } }).cache;
+    const entry = cache.peek(id);
+    assert.ok(entry, 'the instance is cached');
+    delete entry.state.tasks[t!.taskId];
+    await a.remote.complete('w', { instanceId: id, taskId: t!.taskId, token: t!.token, attempt: t!.attempt, output: 'ok' });
+    assert.equal((await a.waitUntilDone(id, { timeoutMs: 10_000 })).status, 'completed');
+    await closeNode(a);
+  });
+
   it('two nodes sending to the same instances at once: every command is applied exactly once', { timeout: 60_000 }, async () => {
     const a = await node('a-3');
     const b = await node('b-3');

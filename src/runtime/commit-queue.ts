@@ -255,7 +255,9 @@ export class CommitQueue {
         // Several nodes: a rejection computed from a cached state is believed only once the
         // state is known to be current (another node may have committed meanwhile, e.g. the
         // TimerScheduled a FireTimer needs).
-        if (!this.host.verifyRejections || !(await this.behindStore(w))) throw err;
+        // A guarded completion refused although the store still has the task leased with the
+        // caller's token: whatever the cached state says, it is not the store's — reload.
+        if (!this.host.verifyRejections || !(await this.behindStore(w) || (p.guard !== undefined && await this.stillLeased(id, p.guard)))) throw err;
         if (w.events.length > 0 || w.callers.length > 0 || w.create) throw new StaleBase(); // this flush's writes to it will conflict anyway
         this.host.log('debug', 'rejection computed from a stale cached state; reloading', { instanceId: id, command: cmd.type });
         work.delete(id);
@@ -285,6 +287,11 @@ export class CommitQueue {
   private async behindStore(w: Work): Promise<boolean> {
     const row = await this.store.getInstance(w.id);
     return row !== undefined && row.seq !== w.baseSeq;
+  }
+
+  private async stillLeased(instanceId: string, guard: LeaseGuard): Promise<boolean> {
+    const task = await this.store.getTask(instanceId, guard.taskId);
+    return task?.lease?.token === guard.token;
   }
 
   private newWork(id: string, entry: CachedInstance, baseSeq: number, work: Map<string, Work>): Work {

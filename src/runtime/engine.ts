@@ -335,6 +335,9 @@ class EmbeddedEngine implements Engine {
 
   private pollOnce(): void {
     if (this.closed) return;
+    // A schedule created or changed through another node re-arms the leader's timer here (at
+    // most one poll late; schedules fire with a grace period).
+    if (this.leader.isLeader) this.schedules.poke();
     this.dispatcher.poke();
     this.timers.poll();
     this.remote.workAvailable();
