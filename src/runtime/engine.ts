@@ -147,7 +147,10 @@ class EmbeddedEngine implements Engine {
       notice: (n) => { if (this.emitter.has('activity')) this.emitter.emit('activity', n); },
       log: this.log,
     });
-    this.timers = new TimerService({ store, nodeId: this.nodeId, clock: this.clock, leaseMs, submit: (c) => this.queue.send(c, undefined, { persistent: true }), log: this.log });
+    this.timers = new TimerService({
+      store, nodeId: this.nodeId, clock: this.clock, leaseMs, submit: (c) => this.queue.send(c, undefined, { persistent: true }), log: this.log,
+      clustered: store.backend !== 'sqlite',
+    });
     this.remote = new RemoteTasks({
       store, clock: this.clock, log: this.log, submit: (command, guard, o) => this.queue.send(command, guard, o),
       ...(internals.remoteLeaseMs !== undefined && { leaseMs: internals.remoteLeaseMs }),

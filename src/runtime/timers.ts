@@ -5,6 +5,7 @@
  */
 import { CommandRejected } from '../core/errors.js';
 import type { Command } from '../core/types.js';
+import { TERMINAL_STATUSES } from '../core/types.js';
 import type { Store, TimerRow } from '../store/types.js';
 
 const MAX_DELAY = 2_147_483_647; // setTimeout's limit (~24.8 days): longer waits re-arm on the way
@@ -17,6 +18,8 @@ export interface TimerServiceOptions {
   /** Timer leases: a timer whose FireTimer was not committed becomes due again after this. */
   leaseMs: number;
   submit: (command: Command) => Promise<unknown>;
+  /** Several nodes share the store, so this node's cached states may be behind (PostgreSQL). */
+  clustered?: boolean;
   log: (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -109,6 +112,17 @@ export class TimerService {
 
   private async dropOrphan(t: TimerRow): Promise<void> {
     try {
+      if (this.o.clustered) {
+        // Several nodes: the rejection may come from a state that another node's commit has
+        // already overtaken, and a deleted timer is lost for good (the kill test caught timers
+        // vanishing). Only an ended instance (or none) proves the row useless; otherwise the row
+        // stays leased to us, its lease runs out and it fires again (the fallback poll finds it).
+        const instance = await this.o.store.getInstance(t.instanceId);
+        if (instance && !TERMINAL_STATUSES.has(instance.status)) {
+          this.o.log('info', 'a timer was refused; it fires again once its lease runs out', { instanceId: t.instanceId, timerId: t.timerId });
+          return;
+        }
+      }
       const now = (await this.o.store.listTimers(t.instanceId)).find((x) => x.timerId === t.timerId);
       if (now && now.dueAt === t.dueAt) await this.o.store.deleteTimers([{ instanceId: t.instanceId, timerId: t.timerId }]);
     } catch { /* left for the next firing */ }
