@@ -12,7 +12,7 @@
  */
 import { html, nothing, render, svg, type TemplateResult } from 'lit-html';
 import { STEP_TYPES, type Definition, type StepType } from '../../../src/model/schema.js';
-import { layoutDefinition, type GraphLayout, type LayoutNode } from '../graph/layout.js';
+import { layoutDefinition, pathOf, type GraphLayout, type LayoutNode } from '../graph/layout.js';
 import {
   addStep, connect, deleteStep, disconnect, setStepField, updateEdge,
   type DesignEdge, type DesignGraph, type EdgeFields,
@@ -412,18 +412,6 @@ function paletteIcon(t: StepType): TemplateResult {
   return html`<svg class="ed-pal-icon" width="16" height="16" viewBox="0 0 16 16" aria-hidden="true">${shape}${glyph ? svg`<text x="8" y="11.5" text-anchor="middle">${glyph}</text>` : nothing}</svg>`;
 }
 
-function pathOf(points: Array<{ x: number; y: number }>): string {
-  if (points.length === 0) return '';
-  let d = `M${points[0]!.x},${points[0]!.y}`;
-  for (let i = 1; i < points.length; i++) {
-    const p = points[i]!;
-    if (i < points.length - 1) {
-      const n = points[i + 1]!;
-      d += ` Q${p.x},${p.y} ${(p.x + n.x) / 2},${(p.y + n.y) / 2}`;
-    } else d += ` L${p.x},${p.y}`;
-  }
-  return d;
-}
 
 function midpoint(points: Array<{ x: number; y: number }>): { x: number; y: number } {
   return points[Math.floor(points.length / 2)] ?? { x: 0, y: 0 };

@@ -131,3 +131,17 @@ export function layoutDefinition(def: Definition, options: LayoutOptions = {}): 
   const graph = g.graph();
   return { width: Math.max(graph.width ?? 0, 1), height: Math.max(graph.height ?? 0, 1), direction, nodes, edges };
 }
+
+/** An SVG path for an edge: a smooth curve through dagre's bend points. */
+export function pathOf(points: Array<{ x: number; y: number }>): string {
+  if (points.length === 0) return '';
+  let d = `M${points[0]!.x},${points[0]!.y}`;
+  for (let i = 1; i < points.length; i++) {
+    const p = points[i]!;
+    if (i < points.length - 1) {
+      const n = points[i + 1]!;
+      d += ` Q${p.x},${p.y} ${(p.x + n.x) / 2},${(p.y + n.y) / 2}`;
+    } else d += ` L${p.x},${p.y}`;
+  }
+  return d;
+}

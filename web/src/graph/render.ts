@@ -9,7 +9,7 @@
  */
 // Named imports from d3 keep the bundle to selection, zoom and transition (d3-zoom brings d3-transition).
 import { select, zoom as d3zoom, zoomIdentity, zoomTransform, type Selection, type ZoomBehavior } from 'd3';
-import type { GraphLayout, LayoutEdge, LayoutNode } from './layout.js';
+import { pathOf, type GraphLayout, type LayoutEdge, type LayoutNode } from './layout.js';
 import { VISUAL_STATES, badgeText, isActive, stepView, type InstanceView, type VisualState } from '../step-state.js';
 import './graph.css';
 
@@ -196,19 +196,6 @@ function markerOf(d: LayoutEdge, taken: boolean): string {
   return d.kind === 'error' || d.kind === 'timeout' || d.kind === 'cancel' ? d.kind : 'normal';
 }
 
-function pathOf(points: Array<{ x: number; y: number }>): string {
-  if (points.length === 0) return '';
-  // A smooth curve through dagre's bend points.
-  let d = `M${points[0]!.x},${points[0]!.y}`;
-  for (let i = 1; i < points.length; i++) {
-    const p = points[i]!;
-    if (i < points.length - 1) {
-      const n = points[i + 1]!;
-      d += ` Q${p.x},${p.y} ${(p.x + n.x) / 2},${(p.y + n.y) / 2}`;
-    } else d += ` L${p.x},${p.y}`;
-  }
-  return d;
-}
 
 function truncate(text: string, max: number): string {
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
