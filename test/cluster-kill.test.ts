@@ -15,16 +15,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, it } from 'node:test';
 import { createTestDatabase, type TestDatabase } from './helpers/pg.js';
-import { Chaos, Cluster, MIXED_DEFINITIONS, checkHistories, describeWithPostgres, dropDatabase, readExecutionLog } from './helpers/cluster.js';
+import { Chaos, Cluster, MIXED_DEFINITIONS, checkHistories, describeWithPostgres, mixedInstance, dropDatabase, readExecutionLog } from './helpers/cluster.js';
 import type { EngineEvent } from '../src/core/types.js';
 
 const COUNT = Number(process.env.WEFT_CLUSTER_COUNT ?? 2000);
 const KILL_EVERY_MS = Number(process.env.WEFT_CLUSTER_KILL_EVERY_MS ?? 5000);
 const DOWN_MS = 500;
 
-/** Definition of instance `i` (round-robin over the mixed shapes) and its input. */
-const DEFINITION_IDS = ['cluster-seq', 'cluster-par', 'cluster-decide', 'cluster-timer', 'cluster-retry'];
-const pick = (i: number) => ({ definitionId: DEFINITION_IDS[i % DEFINITION_IDS.length]!, input: { n: i } });
 
 /** The steps every instance of `definitionId` with input `n` must have completed (once each). */
 function expectedSteps(definitionId: string, n: number): string[] {
@@ -65,7 +62,7 @@ await describeWithPostgres('cluster: nodes SIGKILLed at random', (adminUrl) => {
     const chaos = new Chaos(cluster, { everyMs: KILL_EVERY_MS, downMs: DOWN_MS }).start();
     let kills;
     try {
-      await cluster.startInstances(COUNT, pick, { prefix: 'kill', parallel: 32 });
+      await cluster.startInstances(COUNT, mixedInstance, { prefix: 'kill', parallel: 32 });
       await cluster.waitAllFinished(COUNT, { timeoutMs: 300_000, stallMs: 90_000 });
     } finally {
       kills = await chaos.stop();
@@ -90,7 +87,7 @@ await describeWithPostgres('cluster: nodes SIGKILLed at random', (adminUrl) => {
     const missing: string[] = [];
     for (const inst of instances) {
       const i = Number(inst.idempotency_key.replace('kill-', ''));
-      assert.equal(inst.definition_id, pick(i).definitionId);
+      assert.equal(inst.definition_id, mixedInstance(i).definitionId);
       const events = histories.get(inst.id) ?? [];
       const done = events.filter((e): e is Extract<EngineEvent, { type: 'StepCompleted' }> => e.type === 'StepCompleted').map((e) => e.stepId).sort();
       const want = expectedSteps(inst.definition_id, i).sort();

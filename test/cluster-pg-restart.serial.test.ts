@@ -16,11 +16,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, it } from 'node:test';
 import { createTestDatabase, pgUnreachableReason, type TestDatabase } from './helpers/pg.js';
-import { Cluster, MIXED_DEFINITIONS, checkHistories, describeWithPostgres, dropDatabase, waitUntil } from './helpers/cluster.js';
+import { Cluster, MIXED_DEFINITIONS, checkHistories, describeWithPostgres, mixedInstance, dropDatabase, waitUntil } from './helpers/cluster.js';
 
 const run = promisify(execFile);
 const COUNT = Number(process.env.WEFT_CLUSTER_COUNT ?? 600);
-const DEFINITION_IDS = ['cluster-seq', 'cluster-par', 'cluster-decide', 'cluster-timer', 'cluster-retry'];
 
 /** The `pg_ctlcluster` command line restarting the local cluster, or why it cannot. */
 function restartCommand(adminUrl: string): { argv: string[] } | { why: string } {
@@ -66,7 +65,7 @@ await describeWithPostgres('cluster: PostgreSQL restarted mid-run', (adminUrl) =
     await cluster.deploy(MIXED_DEFINITIONS);
 
     // Starts go on while PostgreSQL restarts: the ones that fail are retried (idempotency keys).
-    const starting = cluster.startInstances(COUNT, (i) => ({ definitionId: DEFINITION_IDS[i % DEFINITION_IDS.length]!, input: { n: i } }), { prefix: 'pgr', parallel: 16 });
+    const starting = cluster.startInstances(COUNT, mixedInstance, { prefix: 'pgr', parallel: 16 });
     starting.catch(() => undefined); // awaited below
     // Restart once some, but not all, of the work is done.
     const before = await waitUntil('some instances completed', async () => {

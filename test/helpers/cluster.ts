@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, it } from 'node:test';
 import pg from 'pg';
-import { WeftClient } from '../../src/sdk/client.js';
+import { WeftApiError, WeftClient } from '../../src/sdk/client.js';
 import { pgTestSetup } from './pg.js';
 import type { EngineEvent } from '../../src/core/types.js';
 
@@ -27,6 +27,10 @@ export const NODE_ACTIVITIES = `${FIXTURES}node.activities.mjs`;
 export const WORKER_ACTIVITIES = `${FIXTURES}worker.activities.mjs`;
 /** The mixed definitions of the kill test (sequential, parallel + join, decision, timer, retry). */
 export const MIXED_DEFINITIONS = ['sequential', 'parallel', 'decision', 'timer', 'retry'];
+/** Their ids, in the same order. */
+export const MIXED_DEFINITION_IDS = ['cluster-seq', 'cluster-par', 'cluster-decide', 'cluster-timer', 'cluster-retry'];
+/** Instance `i` of a mixed run: the shapes round-robin, input `{n: i}` (the decision branches on its parity). */
+export const mixedInstance = (i: number) => ({ definitionId: MIXED_DEFINITION_IDS[i % MIXED_DEFINITION_IDS.length]!, input: { n: i } });
 
 /**
  * Short heartbeat, dead-after and lease settings, so a killed or cut-off node is taken over in
@@ -104,7 +108,8 @@ class Proc {
     await this.exited;
   }
 
-  recent(n = 40): string { return this.lines.slice(-n).join('\n'); }
+  /** The last `n` lines printed (without the validator's start-up chatter). */
+  recent(n = 40): string { return this.lines.filter((l) => !l.includes('strict mode:')).slice(-n).join('\n'); }
 
   /** Lines of everything printed (stdout and stderr, all starts) that match `re`. */
   grep(re: RegExp): string[] { return this.transcript.split('\n').filter((l) => re.test(l)); }
@@ -138,7 +143,8 @@ export class ClusterNode {
     const m = await this.proc.start(/listening on (http:\/\/\S+)/);
     this.url = m[1]!;
     this.port = Number(new URL(this.url).port);
-    this.client = new WeftClient(this.url, { timeoutMs: 15_000 });
+    // Generous: on a loaded machine a node may take seconds to answer.
+    this.client = new WeftClient(this.url, { timeoutMs: 30_000 });
   }
 
   get running(): boolean { return this.proc.running; }
@@ -478,6 +484,23 @@ export function readExecutionLog(file: string): Array<{ what: string; who: strin
     const [what, who, instanceId, taskId, attempt] = line.split(' ');
     return { what: what!, who: who!, instanceId: instanceId!, taskId: taskId!, attempt: Number(attempt) };
   });
+}
+
+/**
+ * Calls `call` until the server gives an answer about it: success, or a 4xx refusal (returned, not
+ * thrown). Network errors, timeouts and 5xx (a node restarting or reconnecting) are retried until
+ * `timeoutMs`.
+ */
+export async function untilAnswered(what: string, call: () => Promise<unknown>, timeoutMs = 90_000): Promise<{ accepted: true } | { accepted: false; error: WeftApiError }> {
+  return waitUntil(what, async () => {
+    try {
+      await call();
+      return { accepted: true as const };
+    } catch (err) {
+      if (err instanceof WeftApiError && err.status >= 400 && err.status < 500) return { accepted: false as const, error: err };
+      throw err;
+    }
+  }, timeoutMs);
 }
 
 /** Drops the test database, unless `WEFT_CLUSTER_KEEP_DB=1` (then says where it is, to inspect a failure). */

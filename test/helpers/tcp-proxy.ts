@@ -95,14 +95,16 @@ export class TcpProxy {
     this.counts.forwarded++;
     const upstream = createConnection({ host: this.target.host, port: this.target.port });
     this.live.set(client, upstream);
-    // One side failing or closing ends both: a half-open pipe would hang the client.
-    const end = () => {
+    // An error on either side destroys both (as a broken network would). A side that closes
+    // cleanly ends the other after the bytes in flight are written (pipe's own end), so a server's
+    // last message (e.g. PostgreSQL's "too many clients") still reaches the client.
+    const broken = () => {
       this.live.delete(client);
       client.destroy();
       upstream.destroy();
     };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
+    client.on('error', broken).on('close', () => { this.live.delete(client); upstream.end(); });
+    upstream.on('error', broken).on('close', () => client.end());
     client.pipe(upstream);
     upstream.pipe(client);
   }
