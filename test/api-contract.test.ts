@@ -351,7 +351,7 @@ const CASES: Record<string, Record<number, Case>> = {
 
   // ------------------------------------------------------------------ events
   'POST /api/v1/events': {
-    202: async () => assert.deepEqual((await call('POST', '/api/v1/events', { name: 'nobody.listens', key: 'k' })).body, { delivered: 0, started: [] }),
+    202: async () => assert.deepEqual((await call('POST', '/api/v1/events', { name: 'nobody.listens', key: 'k' })).body, { delivered: 0, started: [], handled: [] }),
     400: async () => { const r = await call('POST', '/api/v1/events', { key: 'x' }); expect(r, 400, 'invalid_input'); assert.equal(r.body.details.field, 'name'); },
     413: async () => expect(await call('POST', '/api/v1/events', { name: 'e', payload: big() }), 413, 'payload_too_large'),
     415: wrongType('POST', '/api/v1/events'),

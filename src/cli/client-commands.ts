@@ -124,7 +124,7 @@ const HANDLERS: Record<string, Handler> = {
   'events publish': async (c, [name], o, out) => {
     const key = o.key !== undefined ? (() => { try { return JSON.parse(o.key as string); } catch { return o.key; } })() : undefined;
     const r = await c.publishEvent(name!, key, parseJsonArg(o.payload as string | undefined, '--payload'));
-    out.print(r, () => `delivered to ${r.delivered} instance(s)${r.started.length ? `; started ${r.started.join(', ')}` : ''}`);
+    out.print(r, () => `delivered to ${r.delivered} instance(s)${r.started.length ? `; started ${r.started.join(', ')}` : ''}${r.handled?.length ? `; ${r.handled.map((h) => `${h.action} ${h.instanceId}`).join(', ')}` : ''}`);
   },
   'tasks list': async (c, _a, o, out) => {
     const items = await c.inbox({ ...(o.user !== undefined && { user: o.user as string }), ...(o.group !== undefined && { group: o.group as string }), ...(o.instance !== undefined && { instanceId: o.instance as string }) });

@@ -211,7 +211,7 @@ export class WeftClient {
   reassignTask(instanceId: string, taskId: string, to: { users?: string[]; groups?: string[] }): Promise<InboxItem> { return this.request('POST', `${ht(instanceId, taskId)}/reassign`, to); }
 
   // -------------------------------------------------------------- events
-  publishEvent(name: string, key?: unknown, payload?: unknown): Promise<{ delivered: number; started: string[] }> {
+  publishEvent(name: string, key?: unknown, payload?: unknown): Promise<{ delivered: number; started: string[]; handled: Array<{ instanceId: string; action: string }> }> {
     return this.request('POST', '/api/v1/events', { name, ...(key !== undefined && { key }), ...(payload !== undefined && { payload }) });
   }
 

@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { errorResponses } from '../schemas.js';
 import type { ApiContext } from '../server.js';
-import { startSubscribers } from '../event-starts.js';
+import { actOnCorrelated, startSubscribers } from '../event-starts.js';
 
 export function eventRoutes(ctx: ApiContext): FastifyPluginAsync {
   return async (app) => {
@@ -18,7 +18,17 @@ export function eventRoutes(ctx: ApiContext): FastifyPluginAsync {
           properties: { name: { type: 'string', minLength: 1 }, key: { description: 'correlation key matched against waits' }, payload: {} },
         },
         response: {
-          202: { type: 'object', properties: { delivered: { type: 'integer' }, started: { type: 'array', items: { type: 'string' } } } },
+          202: {
+            type: 'object',
+            properties: {
+              delivered: { type: 'integer', description: 'waiting instances the event was delivered to' },
+              started: { type: 'array', items: { type: 'string' }, description: 'instances started by `eventHandlers: start`' },
+              handled: {
+                type: 'array', description: 'instances acted on by `eventHandlers` signal/pause/resume/cancel/terminate',
+                items: { type: 'object', properties: { instanceId: { type: 'string' }, action: { type: 'string' } } },
+              },
+            },
+          },
           ...errorResponses(400, 413, 415),
         },
       },
@@ -27,7 +37,8 @@ export function eventRoutes(ctx: ApiContext): FastifyPluginAsync {
       const b = req.body as { name: string; key?: unknown; payload?: unknown };
       const delivered = await ctx.engine.publishEvent(b.name, b.key, b.payload, { namespace: req.caller.namespace });
       const started = await startSubscribers(ctx.engine, b.name, b.key, b.payload, req.caller.namespace);
-      return reply.status(202).send({ delivered, started });
+      const handled = await actOnCorrelated(ctx.engine, b.name, b.key, b.payload, req.caller.namespace);
+      return reply.status(202).send({ delivered, started, handled });
     });
   };
 }
