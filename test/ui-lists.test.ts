@@ -205,7 +205,11 @@ describe('web UI lists, inbox and dashboard', { skip: setup.status === 'skip' ? 
     assert.equal(first.length, 2);
     await p.getByRole('button', { name: 'Next →' }).click();
     await p.getByText('Page 2').waitFor();
-    await p.locator('tbody tr[data-id]').first().waitFor();
+    // "Page 2" shows while the page still loads (with page 1's rows): wait for the rows to change.
+    await p.waitForFunction((before) => {
+      const ids = [...document.querySelectorAll('tbody tr[data-id]')].map((r) => r.getAttribute('data-id'));
+      return ids.length > 0 && ids.every((id) => !before.includes(id));
+    }, first);
     const second = await shown();
     assert.equal(second.length, 1);
     assert.deepEqual([...first, ...second].sort(), [...ids].sort(), 'every instance once, across the pages');
