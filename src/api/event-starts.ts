@@ -23,9 +23,18 @@ function matches(pattern: string, name: string): boolean {
 type Scope = Record<string, unknown>;
 const scopeOf = (name: string, key: unknown, payload: unknown): Scope => ({ event: { name, key, payload }, input: {}, vars: {}, steps: {}, env: {} });
 
-export async function startSubscribers(engine: Engine, name: string, key: unknown, payload: unknown, namespace?: string): Promise<string[]> {
-  const ids = new Set<string>();
-  for (const d of await engine.listDefinitions()) if (namespace === undefined || d.namespace === namespace) ids.add(d.id);
+type DefinitionList = Awaited<ReturnType<Engine['listDefinitions']>>;
+
+/** Both kinds of handlers for one published event, from one read of the definition list. */
+export async function runEventHandlers(engine: Engine, name: string, key: unknown, payload: unknown, namespace?: string): Promise<{ started: string[]; handled: HandledAction[] }> {
+  const definitions = (await engine.listDefinitions()).filter((d) => namespace === undefined || d.namespace === namespace);
+  const started = await startSubscribers(engine, definitions, name, key, payload, namespace);
+  const handled = await actOnCorrelated(engine, definitions, name, key, payload, namespace);
+  return { started, handled };
+}
+
+async function startSubscribers(engine: Engine, definitions: DefinitionList, name: string, key: unknown, payload: unknown, namespace?: string): Promise<string[]> {
+  const ids = new Set(definitions.map((d) => d.id));
   const started: string[] = [];
   for (const id of ids) {
     // The version `start` would pick (highest semver; compiled definitions are cached per version).
@@ -48,10 +57,9 @@ export interface HandledAction {
 }
 
 /** Runs the instance-directed handlers (`signal`, `pause`, …) of every deployed version. */
-export async function actOnCorrelated(engine: Engine, name: string, key: unknown, payload: unknown, namespace?: string): Promise<HandledAction[]> {
+async function actOnCorrelated(engine: Engine, definitions: DefinitionList, name: string, key: unknown, payload: unknown, namespace?: string): Promise<HandledAction[]> {
   const done: HandledAction[] = [];
-  for (const d of await engine.listDefinitions()) {
-    if (namespace !== undefined && d.namespace !== namespace) continue;
+  for (const d of definitions) {
     const def = await engine.getDefinition(d.id, d.version);
     const handlers = (def?.eventHandlers ?? []).filter((h) => h.action !== 'start' && matches(h.event, name));
     for (const h of handlers) {

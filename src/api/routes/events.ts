@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { errorResponses } from '../schemas.js';
 import type { ApiContext } from '../server.js';
-import { actOnCorrelated, startSubscribers } from '../event-starts.js';
+import { runEventHandlers } from '../event-starts.js';
 
 export function eventRoutes(ctx: ApiContext): FastifyPluginAsync {
   return async (app) => {
@@ -36,8 +36,7 @@ export function eventRoutes(ctx: ApiContext): FastifyPluginAsync {
     }, async (req, reply) => {
       const b = req.body as { name: string; key?: unknown; payload?: unknown };
       const delivered = await ctx.engine.publishEvent(b.name, b.key, b.payload, { namespace: req.caller.namespace });
-      const started = await startSubscribers(ctx.engine, b.name, b.key, b.payload, req.caller.namespace);
-      const handled = await actOnCorrelated(ctx.engine, b.name, b.key, b.payload, req.caller.namespace);
+      const { started, handled } = await runEventHandlers(ctx.engine, b.name, b.key, b.payload, req.caller.namespace);
       return reply.status(202).send({ delivered, started, handled });
     });
   };

@@ -26,9 +26,8 @@ import type {
 } from '../types.js';
 import {
   toHumanTask, toInstance, toTask, toTimer,
-  type HumanSqlRow, type InstanceSqlRow, type TaskSqlRow, type TimerSqlRow,
+  toNode, type HumanSqlRow, type InstanceSqlRow, type NodeSqlRow, type TaskSqlRow, type TimerSqlRow,
 } from '../sqlite/rows.js';
-import { toNode, type NodeSqlRow } from '../sqlite/store.js';
 import { commitInOneCall, fitsOneCall, insertInstances, installCommitFunction, run, writeBatch } from './commit.js';
 import { migrate } from './migrate.js';
 import { PostgresSchedules } from './schedules.js';

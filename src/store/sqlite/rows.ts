@@ -2,7 +2,7 @@
 import type { TaskRow } from '../../core/effects.js';
 import type { HumanTaskInfo, InstanceStatus, TimerInfo } from '../../core/types.js';
 import { fromJsonColumn } from '../json.js';
-import type { HumanTaskRecord, InstanceRecord, StoredTask, TimerRow } from '../types.js';
+import type { HumanTaskRecord, InstanceRecord, NodeRecord, StoredTask, TimerRow } from '../types.js';
 
 export interface InstanceSqlRow {
   id: string;
@@ -129,5 +129,17 @@ export function toHumanTask(r: HumanSqlRow): HumanTaskRecord {
   if (r.closed_at !== null) out.closedAt = r.closed_at;
   if (r.claimed_by != null) { out.claimedBy = r.claimed_by; out.claimedAt = r.claimed_at ?? 0; }
   if (r.assigned_users != null || r.assigned_groups != null) out.reassigned = true;
+  return out;
+}
+
+export type NodeSqlRow = { id: string; host: string; pid: number; capabilities: string; capacity: number; started_at: number; heartbeat_at: number; status: string; died_at: number | null };
+
+/** Shared with the PostgreSQL store (same row shape). */
+export function toNode(r: NodeSqlRow): NodeRecord {
+  const out: NodeRecord = {
+    id: r.id, host: r.host, pid: r.pid, capabilities: JSON.parse(r.capabilities) as string[], capacity: r.capacity,
+    startedAt: r.started_at, heartbeatAt: r.heartbeat_at, status: r.status === 'dead' ? 'dead' : 'alive',
+  };
+  if (r.died_at !== null) out.diedAt = r.died_at;
   return out;
 }

@@ -22,7 +22,7 @@ import { EventLog } from './event-log.js';
 import { migrate } from './migrate.js';
 import {
   toHumanTask, toInstance, toTask, toTimer,
-  type HumanSqlRow, type InstanceSqlRow, type TaskSqlRow, type TimerSqlRow,
+  toNode, type HumanSqlRow, type InstanceSqlRow, type NodeSqlRow, type TaskSqlRow, type TimerSqlRow,
 } from './rows.js';
 import { claimTasks } from './tasks.js';
 import { SqliteSchedules } from './schedules.js';
@@ -449,18 +449,6 @@ export class SqliteStore implements Store {
   }
 }
 
-type NodeSqlRow = { id: string; host: string; pid: number; capabilities: string; capacity: number; started_at: number; heartbeat_at: number; status: string; died_at: number | null };
-
-/** Shared with the PostgreSQL store (same row shape). */
-export function toNode(r: NodeSqlRow): NodeRecord {
-  const out: NodeRecord = {
-    id: r.id, host: r.host, pid: r.pid, capabilities: JSON.parse(r.capabilities) as string[], capacity: r.capacity,
-    startedAt: r.started_at, heartbeatAt: r.heartbeat_at, status: r.status === 'dead' ? 'dead' : 'alive',
-  };
-  if (r.died_at !== null) out.diedAt = r.died_at;
-  return out;
-}
-export type { NodeSqlRow };
 
 function toWait(r: { instance_id: string; run_id: string; event: string; key: string | null }): WaitRow {
   const out: WaitRow = { instanceId: r.instance_id, runId: r.run_id, event: r.event };
